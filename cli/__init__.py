@@ -1,0 +1,1 @@
+"""The `animagent` command."""

@@ -1,0 +1,184 @@
+"""The settings schema: every knob of animagent, loaded once.
+
+Priority (highest first): init kwargs > environment (``ANIMAGENT_…``, nested with ``__``) >
+``.env`` > ``configs/agent.yaml`` (anchored to this package, not the current directory) >
+the defaults below. Unknown keys are an error that names the key, so a typo never silently
+falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+DEFAULT_YAML = PACKAGE_DIR / "agent.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMSettings(_Section):
+    """One chat model. The same shape serves the director and every role override."""
+
+    provider: Literal["llamacpp", "openai"] = "llamacpp"
+    model: str = "smollm2-135m-instruct"
+    model_path: Path | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    max_tokens: int = Field(384, ge=16, le=32768)
+    timeout_s: float = Field(120.0, gt=0)
+    n_ctx: int = Field(8192, ge=512)
+    threads: int = Field(2, ge=1)
+    seed: int = 7
+    structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+
+
+class RoleModels(_Section):
+    """Optional per-role overrides; a role left empty uses ``llm``."""
+
+    planner: LLMSettings | None = None
+    judge: LLMSettings | None = None
+    vision_judge: LLMSettings | None = None
+    writer: LLMSettings | None = None
+
+
+class AgentSettings(_Section):
+    """Defaults for the per-run Context (each can be changed per run)."""
+
+    quality_threshold: float = Field(0.6, ge=0.0, le=1.0)
+    max_iterations: int = Field(2, ge=0, le=10)
+    max_replans: int = Field(1, ge=0, le=5)
+    strategy: Literal["auto", "plan_execute", "react", "cot", "tot", "reflexion"] = "auto"
+    clarify_threshold: float = Field(0.45, ge=0.0, le=1.0)
+    proceed_on_guess: bool = False
+    approve_plan: bool = False
+    web_search: bool = False
+    top_k: int = Field(4, ge=1, le=50)
+    tot_branches: int = Field(3, ge=2, le=6)
+    max_request_chars: int = Field(4000, ge=10)
+    max_steps: int = Field(12, ge=1, le=64)
+
+
+class VoiceSettings(_Section):
+    """Voice synthesis backends."""
+
+    backend: Literal["espeak", "gpt_sovits"] = "espeak"
+    espeak_binary: str = "espeak-ng"
+    espeak_voices: list[str] = ["en-us+m3", "en-us+f3", "en-gb+m4", "en-us+f2", "en-gb+f4"]
+    speed_wpm: int = Field(160, ge=60, le=400)
+    gpt_sovits_url: str | None = None
+    gpt_sovits_weights: dict[str, str] = {}
+
+
+class ImageSettings(_Section):
+    """Image generation backends (SDXL through diffusers, or a ComfyUI server)."""
+
+    backend: Literal["diffusers", "comfyui"] = "diffusers"
+    model_path: Path | None = None
+    comfyui_url: str | None = None
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    vram_gb: float = 10.0
+
+
+class GPUSettings(_Section):
+    """The single heavy-work lane."""
+
+    vram_budget_gb: float = Field(16.0, gt=0)
+    lock_timeout_s: float = Field(3600.0, gt=0)
+
+
+class CheckpointSettings(_Section):
+    """Where runs are checkpointed."""
+
+    backend: Literal["sqlite", "memory", "postgres"] = "sqlite"
+    sqlite_file: str = "checkpoints.sqlite"
+    postgres_url: SecretStr | None = None
+
+
+class KnowledgeSettings(_Section):
+    """The studio's knowledge base (Chroma)."""
+
+    enabled: bool = True
+    mode: Literal["embedded", "http"] = "embedded"
+    chroma_dir: str = "chroma"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    embedding_model_path: Path | None = None
+    seed_on_first_run: bool = True
+    rerank: bool = False
+    max_file_mb: float = Field(5.0, gt=0)
+    chunk_chars: int = Field(800, ge=100)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. See configs/agent.yaml for commented defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANIMAGENT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        yaml_file=str(DEFAULT_YAML),
+    )
+
+    outputs_dir: Path = PROJECT_DIR / "outputs"
+    data_dir: Path = PROJECT_DIR / "data"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    llm: LLMSettings = LLMSettings()
+    roles: RoleModels = RoleModels()
+    agent: AgentSettings = AgentSettings()
+    voice: VoiceSettings = VoiceSettings()
+    image: ImageSettings = ImageSettings()
+    gpu: GPUSettings = GPUSettings()
+    checkpoint: CheckpointSettings = CheckpointSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init > env > .env > YAML (ANIMAGENT_CONFIG may point at another YAML file)."""
+        yaml_file = os.environ.get("ANIMAGENT_CONFIG") or str(DEFAULT_YAML)
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+        )
+
+    def role(self, name: str) -> LLMSettings:
+        """The model settings for a role (planner, judge, …), falling back to ``llm``."""
+        override = getattr(self.roles, name, None)
+        return override if isinstance(override, LLMSettings) else self.llm
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The SQLite checkpoint file."""
+        return self.data_dir / self.checkpoint.sqlite_file
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once (tests call ``get_settings.cache_clear()``)."""
+    return Settings()

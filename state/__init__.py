@@ -1,0 +1,36 @@
+"""Typed shared state, per-run context and domain models."""
+
+from state.context import Context
+from state.models import (
+    Artifact,
+    Brief,
+    Clarification,
+    Decision,
+    Evaluation,
+    Intent,
+    KnowledgeItem,
+    Plan,
+    Reflection,
+    Step,
+    StepResult,
+    Thought,
+)
+from state.state import InputState, State
+
+__all__ = [
+    "Artifact",
+    "Brief",
+    "Clarification",
+    "Context",
+    "Decision",
+    "Evaluation",
+    "InputState",
+    "Intent",
+    "KnowledgeItem",
+    "Plan",
+    "Reflection",
+    "State",
+    "Step",
+    "StepResult",
+    "Thought",
+]

@@ -1,0 +1,75 @@
+"""The typed shared state of a run, with the reducers that make concurrent branches and
+resumes safe: step results, evaluations and reflections merge by key; thoughts and decisions
+only ever append.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from state.models import (
+    Brief,
+    Clarification,
+    Decision,
+    Evaluation,
+    Intent,
+    Plan,
+    Reflection,
+    StepResult,
+    Thought,
+)
+
+
+def merge_by_id(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge keyed records: keys on the right replace the same keys on the left, others stay."""
+    merged = dict(left or {})
+    merged.update(right or {})
+    return merged
+
+
+def keep_max(left: int | None, right: int | None) -> int:
+    """A counter that concurrent writers can only move forward."""
+    return max(left or 0, right or 0)
+
+
+class InputState(TypedDict, total=False):
+    """What a caller sends: a request (or chat messages, as LangGraph Studio sends)."""
+
+    request: str
+    """The creative request in plain words."""
+    messages: Annotated[list[AnyMessage], add_messages]
+    """Chat messages; the last human message is the request when `request` is empty."""
+
+
+class State(InputState, total=False):
+    """Everything a run knows. Written only through node return values."""
+
+    intent: Intent | None
+    """What the director understood (goal, deliverables, characters, confidence)."""
+    clarifications: Annotated[list[Clarification], operator.add]
+    """Questions asked and answers received, in order."""
+    brief: Brief | None
+    """Knowledge retrieved for this request, synthesized, with sources."""
+    plan: Plan | None
+    """The current validated step DAG (replaced on re-plan; `version` counts)."""
+    results: Annotated[dict[str, StepResult], merge_by_id]
+    """Latest result per step id (merged, so parallel steps never overwrite each other)."""
+    evaluations: Annotated[dict[str, Evaluation], merge_by_id]
+    """Latest evaluation per step id."""
+    reflections: Annotated[list[Reflection], operator.add]
+    """Reflexion memory: lessons and the actions taken (append-only)."""
+    retry_args: Annotated[dict[str, dict[str, Any]], merge_by_id]
+    """Improved arguments for a step's next attempt, keyed by step id."""
+    thoughts: Annotated[list[Thought], operator.add]
+    """The visible thought chain (append-only)."""
+    decisions: Annotated[list[Decision], operator.add]
+    """How every typed LLM decision was obtained, fallbacks included (append-only)."""
+    replans: Annotated[int, keep_max]
+    """How many times the plan was rebuilt after a failure."""
+    final: dict[str, Any] | None
+    """The final report: summary, artifacts, scores, what could not be done."""
