@@ -89,8 +89,10 @@ def fit_to_schema(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any
         if "maxItems" in node:
             fitted = fitted[: int(node["maxItems"])]
         return fitted
-    if kind in {"number", "integer"} and isinstance(value, int | float) and not isinstance(
-        value, bool
+    if (
+        kind in {"number", "integer"}
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     ):
         if "maximum" in node:
             value = min(value, node["maximum"])
@@ -138,6 +140,11 @@ def _call(
         msgs = [*msgs, HumanMessage(_schema_hint(schema))]
     try:
         reply = model.invoke(msgs, **kwargs)
+    except openai.LengthFinishReasonError as exc:
+        # The model hit max_tokens mid-object: hand the partial text to the repair step.
+        choices = exc.completion.choices
+        partial = (choices[0].message.content or "") if choices else ""
+        return AIMessage(content=partial)
     except openai.APIConnectionError as exc:
         raise LLMUnavailableError(
             f"The LLM server cannot be reached: {exc}. Start it or fix ANIMAGENT_LLM__BASE_URL; "
@@ -173,7 +180,9 @@ def decide(
     error: Exception
     try:
         value = parse_as(schema, str(reply.content))
-        method = "constrained" if get_settings().llm.structured_output == "json_schema" else "parsed"
+        method = (
+            "constrained" if get_settings().llm.structured_output == "json_schema" else "parsed"
+        )
         return value, Decision(
             node=node,
             schema_name=schema.__name__,

@@ -15,7 +15,7 @@ from state.models import (
     StepResult,
     Thought,
 )
-from state.state import InputState, State
+from state.state import InputState, State, StepTask
 
 __all__ = [
     "Artifact",
@@ -32,5 +32,6 @@ __all__ = [
     "State",
     "Step",
     "StepResult",
+    "StepTask",
     "Thought",
 ]

@@ -1,6 +1,7 @@
-"""The typed shared state of a run, with the reducers that make concurrent branches and
-resumes safe: step results, evaluations and reflections merge by key; thoughts and decisions
-only ever append.
+"""The typed shared state of a run, with reducers that keep concurrent branches safe.
+
+Step results, evaluations and reflections merge by key; thoughts and decisions only append,
+so parallel steps and resumed runs never lose each other's results.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from state.models import (
     Intent,
     Plan,
     Reflection,
+    Step,
     StepResult,
     Thought,
 )
@@ -73,3 +75,14 @@ class State(InputState, total=False):
     """How many times the plan was rebuilt after a failure."""
     final: dict[str, Any] | None
     """The final report: summary, artifacts, scores, what could not be done."""
+
+
+class StepTask(TypedDict):
+    """What the dispatcher sends to ``act`` or ``gpu`` for one step attempt (via ``Send``)."""
+
+    step: Step
+    """The plan step to run."""
+    attempt: int
+    """1 for the first try, then 2, 3, ... for retries."""
+    args: dict[str, Any]
+    """Arguments with references to earlier outputs already resolved."""

@@ -73,6 +73,10 @@ class ToolSpec:
     model: str = ""
     outputs: tuple[str, ...] = ()
     probe: Callable[[Settings], Availability] = always_available
+    check: Callable[[dict[str, Any], dict[str, Any]], dict[str, bool]] | None = None
+    """Deterministic quality checks: (args, output) -> {check name: passed}."""
+    improve: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None
+    """Better arguments for a retry: (args, reasons it fell short) -> new args."""
 
     @property
     def name(self) -> str:
@@ -160,6 +164,8 @@ def make_spec(
     model: str = "",
     outputs: tuple[str, ...] = (),
     probe: Callable[[Settings], Availability] = always_available,
+    check: Callable[[dict[str, Any], dict[str, Any]], dict[str, bool]] | None = None,
+    improve: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None,
 ) -> ToolSpec:
     """Build a ToolSpec from a typed function with a Google docstring and a ``ctx`` argument."""
     structured = lc_tool(func, parse_docstring=True, error_on_invalid_docstring=False)
@@ -173,6 +179,8 @@ def make_spec(
         model=model,
         outputs=outputs,
         probe=probe,
+        check=check,
+        improve=improve,
     )
 
 

@@ -1,0 +1,5 @@
+"""`python -m cli` runs the animagent command."""
+
+from cli.main import app
+
+app()

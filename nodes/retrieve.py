@@ -1,0 +1,47 @@
+"""retrieve: what the studio already knows about this request (RAG), as a Brief."""
+
+from __future__ import annotations
+
+import importlib
+
+from langgraph.runtime import Runtime
+
+from configs.settings import get_settings
+from nodes.common import context_of, effective_request
+from state import Brief, Context, State, Thought
+
+
+def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, object]:
+    """Build the brief from the knowledge base; a missing or failing store never stops a run."""
+    ctx = context_of(runtime)
+    settings = get_settings()
+    intent = state.get("intent")
+    notes: list[str] = []
+    brief = Brief()
+    if not settings.knowledge.enabled:
+        brief.note = "knowledge base disabled (knowledge.enabled=false)"
+    else:
+        try:
+            knowledge = importlib.import_module("tools.knowledge")
+        except ModuleNotFoundError:
+            brief.note = "no knowledge base configured"
+        else:
+            try:
+                brief = knowledge.build_brief(
+                    effective_request(state), intent, top_k=ctx.top_k, settings=settings
+                )
+            except Exception as exc:  # the store is optional for a run: say why and go on
+                brief = Brief(note=f"knowledge base unavailable: {exc}")
+    if intent is not None and intent.needs_web:
+        notes.append(
+            "web search was asked for but is switched off (context web_search=false)"
+            if not ctx.web_search
+            else "web search was asked for but no search provider is configured"
+        )
+    if notes:
+        brief.note = "; ".join(filter(None, [brief.note, *notes]))
+    text = (
+        f"Retrieved {len(brief.items)} item(s) from {', '.join(brief.sources) or 'no sources'}"
+        + (f" ({brief.note})" if brief.note else "")
+    )
+    return {"brief": brief, "thoughts": [Thought(node="retrieve", text=text)]}

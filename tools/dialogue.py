@@ -1,0 +1,154 @@
+"""write_dialogue: the writer model writes lines for the scene's characters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from langchain_core.tools import InjectedToolArg
+from pydantic import BaseModel, Field, create_model
+
+from services.outputs import atomic_write_bytes, atomic_write_json
+from services.structured import decide, system_user
+from tools.registry import ToolContext, ToolRegistry, make_spec
+
+WRITER_PROMPT = (
+    "You are a screenwriter for an animation studio. Write a short dialogue for the scene. "
+    "Each line is spoken by one of the given characters, in turn, in plain words, one or two "
+    "sentences each. Stay true to the characters and the setting."
+)
+
+
+def _dialogue_schema(characters: list[str], n_lines: int) -> type[BaseModel]:
+    speaker = Literal[tuple(characters)]  # type: ignore[valid-type]
+    line = create_model(
+        "Line",
+        character=(speaker, ...),
+        text=(str, Field(min_length=2, max_length=180)),
+    )
+    return create_model(
+        "Dialogue",
+        title=(str, Field(max_length=60)),
+        lines=(list[line], Field(min_length=2, max_length=n_lines)),  # type: ignore[valid-type]
+    )
+
+
+def _repair_lines(lines: list[dict[str, str]], characters: list[str]) -> list[dict[str, str]]:
+    """Drop empty and repeated lines; if one voice says everything, let them take turns."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        text = " ".join(str(line.get("text", "")).split())
+        if len(text) < 2 or text.lower() in seen:
+            continue
+        seen.add(text.lower())
+        kept.append({"character": str(line.get("character", characters[0])), "text": text})
+    if len(characters) > 1 and len({ln["character"] for ln in kept}) == 1:
+        for i, ln in enumerate(kept):
+            ln["character"] = characters[i % len(characters)]
+    return kept
+
+
+def write_dialogue(
+    characters: list[str],
+    premise: str,
+    setting: str = "",
+    mood: str = "",
+    n_lines: int = 6,
+    notes: str = "",
+    ctx: Annotated[ToolContext | None, InjectedToolArg] = None,
+) -> dict[str, Any]:
+    """Write a short scene dialogue for the given characters.
+
+    Args:
+        characters: Names of the characters who speak (1 to 5).
+        premise: What happens in the scene, in one or two sentences.
+        setting: Where and when the scene takes place.
+        mood: The emotional tone (e.g. warm, tense, playful).
+        n_lines: How many lines to write (2 to 12).
+        notes: Director's notes from earlier attempts to take into account.
+    """
+    assert ctx is not None
+    cast = [c.strip() for c in characters if c.strip()][:5] or ["Narrator"]
+    n_lines = max(2, min(12, n_lines))
+    schema = _dialogue_schema(cast, n_lines)
+    brief = f"\nStudio notes:\n{ctx.brief}" if ctx.brief else ""
+    user = (
+        f"Characters: {', '.join(cast)}\nSetting: {setting or 'unspecified'}\n"
+        f"Mood: {mood or 'natural'}\nPremise: {premise}\nWrite {n_lines} lines."
+        f"{brief}{chr(10) + 'Director notes: ' + notes if notes else ''}"
+    )
+
+    def fallback(reason: str) -> BaseModel:
+        opener = f"Look at this place, {setting}." if setting else "Here we are."
+        return schema.model_validate(
+            {
+                "title": premise[:60],
+                "lines": [
+                    {"character": cast[0], "text": opener},
+                    {"character": cast[-1], "text": premise[:170] or "Let's begin."},
+                ],
+            }
+        )
+
+    value, decision = decide(
+        schema,
+        system_user(WRITER_PROMPT, user),
+        node="write_dialogue",
+        role="writer",
+        fallback=fallback,
+        max_tokens=60 + 60 * n_lines,
+    )
+    data = value.model_dump()
+    lines = _repair_lines(data["lines"], cast)
+    script = "\n".join(f"{ln['character'].upper()}: {ln['text']}" for ln in lines)
+    json_path = atomic_write_json(
+        ctx.path("dialogue.json"), {"title": data["title"], "lines": lines}
+    )
+    md = f"# {data['title']}\n\n{script}\n"
+    atomic_write_bytes(ctx.path("dialogue.md"), md.encode("utf-8"))
+    return {
+        "title": data["title"],
+        "lines": lines,
+        "script": script,
+        "characters": cast,
+        "decision": decision.method,
+        "artifacts": [
+            {"path": json_path.name, "kind": "json"},
+            {"path": "dialogue.md", "kind": "text"},
+        ],
+    }
+
+
+def check_dialogue(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bool]:
+    """Lines exist, every character speaks, and the model (not the fallback) wrote them."""
+    lines = output.get("lines", [])
+    speakers = {ln.get("character") for ln in lines}
+    wanted = set(output.get("characters") or args.get("characters") or [])
+    return {
+        "has_lines": len(lines) >= 2,
+        "every_character_speaks": bool(wanted) and wanted <= speakers,
+        "model_written": output.get("decision") != "fallback",
+    }
+
+
+def improve_dialogue(args: dict[str, Any], reasons: list[str]) -> dict[str, Any]:
+    """More room and the judge's reasons as notes."""
+    new = dict(args)
+    new["n_lines"] = min(12, int(args.get("n_lines", 6)) + 2)
+    new["notes"] = "; ".join(reasons)[:400]
+    return new
+
+
+def register(registry: ToolRegistry) -> None:
+    """Add write_dialogue."""
+    registry.add(
+        make_spec(
+            write_dialogue,
+            category="writing",
+            est_seconds=4.0,
+            model="llm:writer",
+            outputs=("title", "lines", "script", "characters"),
+            check=check_dialogue,
+            improve=improve_dialogue,
+        )
+    )
