@@ -233,17 +233,19 @@ class PlanCheck:
         missing = [
             d
             for d in intent.deliverables
-            if DELIVERABLE_TOOL.get(d) and DELIVERABLE_TOOL[d] not in have
+            if DELIVERABLE_TOOL.get(d) in self.available - have
         ]
         if not missing:
             return steps
-        if steps:
-            repairs.append(f"the draft did not make {missing}: rebuilt from the template")
         template, _, notes = self.check(template_steps(intent), intent, max_steps=32)
         for note in notes:
             if note not in unavailable:
                 unavailable.append(note)
-        return template
+        if steps:
+            repairs.append(f"the draft did not make {missing}: added the template's steps")
+        # Keep every drafted step; add template steps for what is missing, wired to the
+        # drafted step of the same tool where there is one.
+        return merge_replan(steps, template, {s.id for s in steps}, version=1)
 
 
 def _rewrite(value: Any, mapping: dict[str, str]) -> Any:

@@ -1,0 +1,84 @@
+import threading
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from services.gpu import GpuLease, Residency, probe_gpu
+from tools.registry import ToolArgumentError, ToolContext, default_registry
+from tools.scene import assemble_scene
+from tools.voice import check_voice, synthesize_voice
+
+
+def test_registry_schemas_hide_infrastructure() -> None:
+    registry = default_registry()
+    spec = registry.get("write_dialogue")
+    assert spec is not None
+    props = spec.arg_schema()["properties"]
+    assert "ctx" not in props and props["characters"]["type"] == "array"
+    assert "Names of the characters" in props["characters"]["description"]
+    with pytest.raises(ToolArgumentError, match="characters"):
+        spec.validate({"premise": "x"})
+    unavailable = registry.unavailable()
+    assert "ANIMAGENT_IMAGE__MODEL_PATH" in unavailable["generate_image"]
+    assert "synthesize_voice" not in unavailable  # espeak-ng is installed by make setup
+
+
+def test_espeak_voices_and_scene(tmp_path: Path) -> None:
+    ctx = ToolContext(run_dir=tmp_path)
+    lines = [{"character": "Luca", "text": "The sea is warm tonight."},
+             {"character": "Alberto", "text": "Race you to the rocks!"}]
+    out = synthesize_voice(lines, ctx=ctx)
+    clips = out["clips"]
+    assert [c["voice"] for c in clips][0] != [c["voice"] for c in clips][1]
+    assert all(c["seconds"] > 0.5 for c in clips)
+    assert all(check_voice({"lines": lines}, out).values())
+    scene = assemble_scene(clips, pause_ms=500, ctx=ctx)
+    with wave.open(str(tmp_path / "scene.wav")) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert seconds == pytest.approx(sum(c["seconds"] for c in clips) + 0.5, abs=0.01)
+    assert scene["seconds"] == pytest.approx(seconds, abs=0.01)
+    srt = (tmp_path / "scene.srt").read_text()
+    assert "Luca: The sea is warm tonight." in srt and "-->" in srt
+
+
+def test_missing_espeak_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANIMAGENT_VOICE__ESPEAK_BINARY", "no-such-espeak")
+    from configs.settings import get_settings
+
+    get_settings.cache_clear()
+    with pytest.raises(Exception, match="apt-get install espeak-ng"):
+        synthesize_voice([{"character": "A", "text": "hi"}], ctx=ToolContext(run_dir=tmp_path))
+
+
+def test_lease_serializes_threads(tmp_path: Path) -> None:
+    lease = GpuLease(tmp_path / "gpu.lock", timeout_s=5)
+
+    def job(i: int) -> None:
+        with lease.hold(f"j{i}"):
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert lease.max_active == 1 and len(lease.jobs) == 4
+
+
+def test_residency_evicts_least_recently_used() -> None:
+    res = Residency(budget_gb=16)
+    res.get("sdxl", 10, lambda: "A")
+    res.get("sovits", 4, lambda: "B")
+    res.get("sdxl", 10, lambda: "A2")  # hit: no reload, becomes most recent
+    assert res.loads == 2
+    res.get("controlnet", 5, lambda: "C")  # 19 GB > 16: evict sovits (LRU), not sdxl
+    assert res.evictions == ["sovits"] and res.resident() == ["sdxl", "controlnet"]
+    res.free_all()
+    assert res.resident() == [] and res.used_gb == 0
+
+
+def test_no_gpu_is_reported_not_raised() -> None:
+    info = probe_gpu()
+    assert info.available or "no GPU" in info.reason or "nvidia-ml-py" in info.reason

@@ -1,0 +1,42 @@
+import pytest
+
+from nodes.common import RequestError
+from nodes.understand import DEFAULT_QUESTION, IntentDraft, merge_intent, names_in, rule_deliverables, understand
+from services.fake_llm import FakeChatModel
+
+DEMO = "Create a short scene where Luca and Alberto talk on the beach at sunset"
+
+
+def draft(**kw: object) -> IntentDraft:
+    base = dict(goal="g", deliverables=[], characters=[], setting="", mood="", needs_web=False,
+                confidence=0.5, question="")
+    base.update(kw)
+    return IntentDraft.model_validate(base)
+
+
+def test_rules_read_the_demo() -> None:
+    assert names_in(DEMO) == ["Luca", "Alberto"]
+    assert rule_deliverables(DEMO) == ["dialogue", "voice", "scene"]
+    intent = merge_intent(DEMO, draft(characters=["Luca", "Luigi"], confidence=0.0))
+    assert intent.characters == ["Luca", "Alberto"]  # Luigi is not in the request
+    assert intent.setting == "on the beach at sunset"
+    assert intent.confidence >= 0.7
+
+
+def test_vague_request_is_unclear() -> None:
+    intent = merge_intent("hmm", draft(confidence=1.0, question="no"))
+    assert intent.confidence < 0.45
+    assert intent.question == DEFAULT_QUESTION
+
+
+def test_node_records_decision(fake: FakeChatModel) -> None:
+    update = understand({"request": DEMO}, None)  # type: ignore[arg-type]
+    assert update["intent"].characters == ["Luca", "Alberto"]  # type: ignore[union-attr]
+    assert update["decisions"][0].node == "understand"  # type: ignore[index]
+
+
+def test_empty_and_oversized_requests(fake: FakeChatModel) -> None:
+    update = understand({"request": "  "}, None)  # type: ignore[arg-type]
+    assert update["intent"].confidence == 0.0  # type: ignore[union-attr]
+    with pytest.raises(RequestError, match="MAX_REQUEST_CHARS"):
+        understand({"request": "x" * 5000}, None)  # type: ignore[arg-type]
