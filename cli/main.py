@@ -207,7 +207,7 @@ def resume(
     from langgraph.types import Command
 
     _settings()
-    payload = Command(resume=answer) if answer is not None else None
+    payload: Command[str] | None = Command(resume=answer) if answer is not None else None
     _run_graph(payload, thread_id, _context(), interactive=sys.stdin.isatty())
 
 

@@ -18,7 +18,7 @@ from nodes.reflect import reflect
 from nodes.respond import respond
 from nodes.retrieve import retrieve
 from nodes.understand import understand
-from state import Context, InputState, State
+from state import Context, InputState, State, StepTask
 
 
 def build_graph(
@@ -31,8 +31,9 @@ def build_graph(
     builder.add_node("retrieve", retrieve)
     builder.add_node("plan", plan)
     builder.add_node("approve", approve)
-    builder.add_node("act", act)
-    builder.add_node("gpu", gpu)
+    # act and gpu are Send targets: their input is one StepTask, not the whole State.
+    builder.add_node("act", act, input_schema=StepTask)  # type: ignore[arg-type]
+    builder.add_node("gpu", gpu, input_schema=StepTask)  # type: ignore[arg-type]
     builder.add_node("evaluate", evaluate)
     builder.add_node("reflect", reflect)
     builder.add_node("respond", respond)

@@ -70,7 +70,7 @@ def serde_allowlist() -> set[tuple[str, ...]]:
 
     from state import models
 
-    allowed = {
+    allowed: set[tuple[str, ...]] = {
         (cls.__module__, cls.__name__)
         for cls in vars(models).values()
         if isinstance(cls, type)

@@ -45,8 +45,8 @@ def choose_strategy(ctx: Context, intent: Intent, request: str, replans: int) ->
 
 
 def _draft_schema(tools: list[str], max_steps: int, reasoning: bool) -> type[BaseModel]:
-    tool_names = Literal[tuple(tools)]  # type: ignore[valid-type]
-    step = create_model(
+    tool_names: Any = Literal[tuple(tools)]
+    step: Any = create_model(
         "StepDraft",
         id=(str, Field(max_length=6)),
         tool=(tool_names, ...),
@@ -55,7 +55,7 @@ def _draft_schema(tools: list[str], max_steps: int, reasoning: bool) -> type[Bas
     fields: dict[str, Any] = {}
     if reasoning:
         fields["reasoning"] = (str, Field(max_length=300))
-    fields["steps"] = (list[step], Field(max_length=max_steps))  # type: ignore[valid-type]
+    fields["steps"] = (list[step], Field(max_length=max_steps))
     return create_model("PlanDraft", **fields)
 
 
@@ -157,6 +157,8 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     strategy = choose_strategy(ctx, intent, effective_request(state), state.get("replans") or 0)
     thoughts: list[Thought] = []
     decisions: list[Decision] = []
+    repairs: list[str]
+    notes: list[str]
     if not names:
         steps, repairs, notes = [], [], [f"{k}: {v}" for k, v in unavailable.items()]
     elif strategy == "react" and previous is not None and previous.strategy == "react":

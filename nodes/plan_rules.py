@@ -155,7 +155,7 @@ class PlanCheck:
                     args[key] = value
                 continue
             try:
-                args[key] = TypeAdapter(fields[key].annotation).validate_python(value)
+                args[key] = TypeAdapter(fields[key].annotation or Any).validate_python(value)
             except ValidationError:
                 repairs.append(f"{step.id}: dropped invalid value for {key!r}")
         defaults = _intent_values(intent)
@@ -231,9 +231,7 @@ class PlanCheck:
         """Add template steps for deliverables the plan does not make."""
         have = {s.tool for s in steps}
         missing = [
-            d
-            for d in intent.deliverables
-            if DELIVERABLE_TOOL.get(d) in self.available - have
+            d for d in intent.deliverables if DELIVERABLE_TOOL.get(d) in self.available - have
         ]
         if not missing:
             return steps

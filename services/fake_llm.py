@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
@@ -82,8 +83,8 @@ class FakeChatModel(BaseChatModel):
             content = json.dumps(example_from_schema(schema, schema))
         else:
             content = self.text
-        usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
-        message = AIMessage(content=content, usage_metadata=usage)  # type: ignore[arg-type]
+        usage: UsageMetadata = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+        message = AIMessage(content=content, usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def calls_for(self, schema_name: str) -> list[dict[str, Any]]:

@@ -145,7 +145,7 @@ def build_chat_model(cfg: LLMSettings) -> BaseChatModel:
                 ) from exc
             return ChatOpenAI(
                 base_url=EMBEDDED_BASE_URL,
-                api_key="embedded",  # type: ignore[arg-type]
+                api_key="embedded",
                 max_retries=0,
                 http_client=httpx2.Client(transport=EmbeddedTransport(engine)),
                 http_async_client=httpx2.AsyncClient(transport=AsyncEmbeddedTransport(engine)),
@@ -161,7 +161,7 @@ def build_chat_model(cfg: LLMSettings) -> BaseChatModel:
             key = cfg.api_key.get_secret_value() if cfg.api_key else "not-needed"
             return ChatOpenAI(
                 base_url=cfg.base_url,
-                api_key=key,  # type: ignore[arg-type]
+                api_key=key,
                 max_retries=1,
                 **common,
             )

@@ -156,8 +156,8 @@ def _call(
 
 
 def _tokens(msg: AIMessage) -> int:
-    usage = msg.usage_metadata or {}
-    return int(usage.get("total_tokens", 0))
+    usage = msg.usage_metadata
+    return int(usage["total_tokens"]) if usage else 0
 
 
 def decide(

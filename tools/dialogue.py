@@ -19,8 +19,8 @@ WRITER_PROMPT = (
 
 
 def _dialogue_schema(characters: list[str], n_lines: int) -> type[BaseModel]:
-    speaker = Literal[tuple(characters)]  # type: ignore[valid-type]
-    line = create_model(
+    speaker: Any = Literal[tuple(characters)]
+    line: Any = create_model(
         "Line",
         character=(speaker, ...),
         text=(str, Field(min_length=2, max_length=180)),
@@ -28,7 +28,7 @@ def _dialogue_schema(characters: list[str], n_lines: int) -> type[BaseModel]:
     return create_model(
         "Dialogue",
         title=(str, Field(max_length=60)),
-        lines=(list[line], Field(min_length=2, max_length=n_lines)),  # type: ignore[valid-type]
+        lines=(list[line], Field(min_length=2, max_length=n_lines)),
     )
 
 

@@ -29,7 +29,11 @@ def test_demo_runs_end_to_end(fake: FakeChatModel, isolated_dirs: Path) -> None:
     graph = build_graph(InMemorySaver())
     state = run(graph, {"request": DEMO}, "t1")
     final = state.values["final"]
-    assert [s["tool"] for s in final["plan"]] == ["write_dialogue", "synthesize_voice", "assemble_scene"]
+    assert [s["tool"] for s in final["plan"]] == [
+        "write_dialogue",
+        "synthesize_voice",
+        "assemble_scene",
+    ]
     assert set(final["scores"]) == {"s1", "s2", "s3"}
     folder = isolated_dirs / "outputs" / "t1"
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -50,8 +54,9 @@ def test_unclear_request_interrupts_then_resumes(fake: FakeChatModel) -> None:
     state = run(graph, {"request": "hmm"}, "t2")
     assert state.interrupts and "question" in state.interrupts[0].value
     config = {"configurable": {"thread_id": "t2"}}
-    graph.invoke(Command(resume="a short dialogue between Mia and Tom in a cafe"), config,
-                 context=Context())
+    graph.invoke(
+        Command(resume="a short dialogue between Mia and Tom in a cafe"), config, context=Context()
+    )
     final = graph.get_state(config).values
     assert final["clarifications"][0].answer.startswith("a short dialogue")
     assert final["intent"].characters == ["Mia", "Tom"]
@@ -88,7 +93,9 @@ class _Heavy:
         self.peak = 0
         self.lock = threading.Lock()
 
-    def tool(self, prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None) -> dict[str, Any]:
+    def tool(
+        self, prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None
+    ) -> dict[str, Any]:
         """Fake heavy job.
 
         Args:
@@ -103,10 +110,14 @@ class _Heavy:
         return {"image": prompt}
 
 
-def test_heavy_steps_run_one_at_a_time(fake: FakeChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_heavy_steps_run_one_at_a_time(
+    fake: FakeChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     heavy = _Heavy()
 
-    def fake_heavy(prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None) -> dict[str, Any]:
+    def fake_heavy(
+        prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None
+    ) -> dict[str, Any]:
         """Fake heavy job.
 
         Args:
@@ -115,13 +126,25 @@ def test_heavy_steps_run_one_at_a_time(fake: FakeChatModel, monkeypatch: pytest.
         return heavy.tool(prompt, ctx)
 
     registry = default_registry()
-    registry.add(make_spec(fake_heavy, category="image", heavy=True, vram_gb=8, model="m1", outputs=("image",)))
+    registry.add(
+        make_spec(
+            fake_heavy, category="image", heavy=True, vram_gb=8, model="m1", outputs=("image",)
+        )
+    )
     try:
-        fake.scripts["PlanDraft"] = {"steps": [{"id": f"h{i}", "tool": "fake_heavy", "depends_on": []} for i in range(1, 4)]}
+        fake.scripts["PlanDraft"] = {
+            "steps": [{"id": f"h{i}", "tool": "fake_heavy", "depends_on": []} for i in range(1, 4)]
+        }
         graph = build_graph(InMemorySaver())
-        state = run(graph, {"request": "make three images, one per idea"}, "t6", strategy="plan_execute")
+        state = run(
+            graph, {"request": "make three images, one per idea"}, "t6", strategy="plan_execute"
+        )
         results = state.values["results"]
-        assert {k: r.status for k, r in results.items()} == {"h1": "done", "h2": "done", "h3": "done"}
+        assert {k: r.status for k, r in results.items()} == {
+            "h1": "done",
+            "h2": "done",
+            "h3": "done",
+        }
         assert heavy.peak == 1
         assert [j.split(":")[0] for j in get_lease().jobs[-3:]] == ["h1", "h2", "h3"]
     finally:
@@ -129,7 +152,9 @@ def test_heavy_steps_run_one_at_a_time(fake: FakeChatModel, monkeypatch: pytest.
 
 
 def test_approve_plan_interrupts_before_heavy_work(fake: FakeChatModel) -> None:
-    def fake_render(prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None) -> dict[str, Any]:
+    def fake_render(
+        prompt: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None
+    ) -> dict[str, Any]:
         """Fake heavy render.
 
         Args:
@@ -140,10 +165,18 @@ def test_approve_plan_interrupts_before_heavy_work(fake: FakeChatModel) -> None:
     registry = default_registry()
     registry.add(make_spec(fake_render, category="image", heavy=True, outputs=("image",)))
     try:
-        fake.scripts["PlanDraft"] = {"steps": [{"id": "r1", "tool": "fake_render", "depends_on": []}]}
+        fake.scripts["PlanDraft"] = {
+            "steps": [{"id": "r1", "tool": "fake_render", "depends_on": []}]
+        }
         graph = build_graph(InMemorySaver())
-        state = run(graph, {"request": "render the intro frame"}, "t7", approve_plan=True,
-                    strategy="plan_execute", proceed_on_guess=True)
+        state = run(
+            graph,
+            {"request": "render the intro frame"},
+            "t7",
+            approve_plan=True,
+            strategy="plan_execute",
+            proceed_on_guess=True,
+        )
         assert state.interrupts and state.interrupts[0].value["plan"][0]["tool"] == "fake_render"
         config = {"configurable": {"thread_id": "t7"}}
         graph.invoke(Command(resume="no"), config, context=Context(approve_plan=True))

@@ -6,8 +6,13 @@ from nodes.plan_rules import PlanCheck, merge_replan, references, template_steps
 from state import Intent, Step
 from tools.registry import default_registry
 
-INTENT = Intent(goal="a beach talk", deliverables=["dialogue", "voice", "scene"],
-                characters=["Luca", "Alberto"], setting="on the beach", confidence=0.9)
+INTENT = Intent(
+    goal="a beach talk",
+    deliverables=["dialogue", "voice", "scene"],
+    characters=["Luca", "Alberto"],
+    setting="on the beach",
+    confidence=0.9,
+)
 
 
 @pytest.fixture
@@ -42,7 +47,12 @@ def test_unavailable_tool_is_set_aside_with_reason(check: PlanCheck) -> None:
 def test_missing_args_filled_and_wired_dangling_dropped(check: PlanCheck) -> None:
     drafts = [
         {"id": "a", "tool": "write_dialogue", "args": {"n_lines": "many"}},
-        {"id": "b", "tool": "synthesize_voice", "depends_on": ["zz"], "args": {"lines": "$nope.lines"}},
+        {
+            "id": "b",
+            "tool": "synthesize_voice",
+            "depends_on": ["zz"],
+            "args": {"lines": "$nope.lines"},
+        },
     ]
     steps, repairs, _ = check.check(drafts, INTENT, 12)
     assert steps[0].args["characters"] == ["Luca", "Alberto"]
@@ -73,11 +83,15 @@ def test_cover_rebuilds_missing_deliverables(check: PlanCheck) -> None:
 
 def test_references_and_replan_merge() -> None:
     assert references({"a": ["$s1.lines", "x"], "b": "$s2"}) == [("s1", "lines"), ("s2", None)]
-    old = [Step(id="s1", tool="write_dialogue"), Step(id="s2", tool="synthesize_voice",
-           args={"lines": "$s1.lines"}, depends_on=["s1"])]
-    new = [Step(id="s1", tool="write_dialogue"), Step(id="s2", tool="synthesize_voice",
-           args={"lines": "$s1.lines"}, depends_on=["s1"]),
-           Step(id="s3", tool="assemble_scene", args={"clips": "$s2.clips"}, depends_on=["s2"])]
+    old = [
+        Step(id="s1", tool="write_dialogue"),
+        Step(id="s2", tool="synthesize_voice", args={"lines": "$s1.lines"}, depends_on=["s1"]),
+    ]
+    new = [
+        Step(id="s1", tool="write_dialogue"),
+        Step(id="s2", tool="synthesize_voice", args={"lines": "$s1.lines"}, depends_on=["s1"]),
+        Step(id="s3", tool="assemble_scene", args={"clips": "$s2.clips"}, depends_on=["s2"]),
+    ]
     merged = merge_replan(old, new, done_ids={"s1"}, version=2)
     assert [s.id for s in merged] == ["s1", "s2v2", "s3"]
     assert merged[2].args["clips"] == "$s2v2.clips" and merged[2].depends_on == ["s2v2"]

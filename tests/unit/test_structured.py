@@ -24,8 +24,9 @@ def test_extract_json_tolerates_fences_prose_and_raw_newlines() -> None:
 
 def test_parse_clamps_cuts_and_normalizes() -> None:
     value = parse_as(
-        Pick, '{"kind": "IMAGE", "confidence": 2017, "note": "' + "n" * 50 + '", '
-        '"tags": ["a", "b", "c"], "extra": 1}'
+        Pick,
+        '{"kind": "IMAGE", "confidence": 2017, "note": "' + "n" * 50 + '", '
+        '"tags": ["a", "b", "c"], "extra": 1}',
     )
     assert value.kind == "image"
     assert value.confidence == 1.0
@@ -34,8 +35,12 @@ def test_parse_clamps_cuts_and_normalizes() -> None:
 
 
 def test_constrained_decision_sends_schema() -> None:
-    model = FakeChatModel(scripts={"Pick": {"kind": "voice", "confidence": 0.4, "note": "", "tags": []}})
-    value, decision = decide(Pick, system_user("s", "u"), node="t", fallback=lambda r: None, model=model)  # type: ignore[arg-type,return-value]
+    model = FakeChatModel(
+        scripts={"Pick": {"kind": "voice", "confidence": 0.4, "note": "", "tags": []}}
+    )
+    value, decision = decide(
+        Pick, system_user("s", "u"), node="t", fallback=lambda r: None, model=model
+    )  # type: ignore[arg-type,return-value]
     assert value.kind == "voice" and decision.method == "constrained"
     sent = model.calls[0]["kwargs"]["response_format"]
     assert sent["json_schema"]["schema"]["properties"]["kind"]["enum"] == ["image", "voice"]
@@ -44,13 +49,17 @@ def test_constrained_decision_sends_schema() -> None:
 def test_repair_then_fallback() -> None:
     replies = iter(["garbage", '{"kind": "image", "confidence": 0.5, "note": "ok", "tags": []}'])
     model = FakeChatModel(scripts={"Pick": lambda messages: next(replies)})
-    value, decision = decide(Pick, system_user("s", "u"), node="t", fallback=lambda r: None, model=model)  # type: ignore[arg-type,return-value]
+    value, decision = decide(
+        Pick, system_user("s", "u"), node="t", fallback=lambda r: None, model=model
+    )  # type: ignore[arg-type,return-value]
     assert decision.method == "repaired" and value.kind == "image"
     assert "not valid" in str(model.calls[1]["messages"][-1].content)
 
     bad = FakeChatModel(scripts={"Pick": "still garbage"})
     fallback = Pick(kind="voice", confidence=0, note="fb", tags=[])
-    value, decision = decide(Pick, system_user("s", "u"), node="t", fallback=lambda r: fallback, model=bad)
+    value, decision = decide(
+        Pick, system_user("s", "u"), node="t", fallback=lambda r: fallback, model=bad
+    )
     assert value is fallback
     assert decision.method == "fallback" and "invalid after repair" in decision.reason
     assert len(bad.calls) == 2

@@ -27,8 +27,10 @@ def test_registry_schemas_hide_infrastructure() -> None:
 
 def test_espeak_voices_and_scene(tmp_path: Path) -> None:
     ctx = ToolContext(run_dir=tmp_path)
-    lines = [{"character": "Luca", "text": "The sea is warm tonight."},
-             {"character": "Alberto", "text": "Race you to the rocks!"}]
+    lines = [
+        {"character": "Luca", "text": "The sea is warm tonight."},
+        {"character": "Alberto", "text": "Race you to the rocks!"},
+    ]
     out = synthesize_voice(lines, ctx=ctx)
     clips = out["clips"]
     assert [c["voice"] for c in clips][0] != [c["voice"] for c in clips][1]

@@ -1,15 +1,30 @@
 import pytest
 
 from nodes.common import RequestError
-from nodes.understand import DEFAULT_QUESTION, IntentDraft, merge_intent, names_in, rule_deliverables, understand
+from nodes.understand import (
+    DEFAULT_QUESTION,
+    IntentDraft,
+    merge_intent,
+    names_in,
+    rule_deliverables,
+    understand,
+)
 from services.fake_llm import FakeChatModel
 
 DEMO = "Create a short scene where Luca and Alberto talk on the beach at sunset"
 
 
 def draft(**kw: object) -> IntentDraft:
-    base = dict(goal="g", deliverables=[], characters=[], setting="", mood="", needs_web=False,
-                confidence=0.5, question="")
+    base = dict(
+        goal="g",
+        deliverables=[],
+        characters=[],
+        setting="",
+        mood="",
+        needs_web=False,
+        confidence=0.5,
+        question="",
+    )
     base.update(kw)
     return IntentDraft.model_validate(base)
 
