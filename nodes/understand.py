@@ -111,6 +111,18 @@ def clarity(
     return min(1.0, score)
 
 
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z']+", text.lower()) if len(w) > 3}
+
+
+def grounded_goal(text: str, goal: str) -> str:
+    """The model's restatement when it is about the request, else the request itself."""
+    goal = goal.strip()
+    if len(_content_words(goal) & _content_words(text)) >= 2:
+        return goal
+    return text.strip()[:160]
+
+
 def merge_intent(text: str, draft: IntentDraft) -> Intent:
     """Keep what the request supports; fill the rest from rules; blend confidence."""
     lowered = text.lower()
@@ -130,7 +142,7 @@ def merge_intent(text: str, draft: IntentDraft) -> Intent:
     if not question.endswith("?") or len(question) < 10:
         question = DEFAULT_QUESTION
     return Intent(
-        goal=draft.goal.strip() or text[:160],
+        goal=grounded_goal(text, draft.goal),
         deliverables=deliverables,
         characters=characters[:5],
         setting=setting,

@@ -7,15 +7,21 @@ from typing import Annotated, Any, Literal
 from langchain_core.tools import InjectedToolArg
 from pydantic import BaseModel, Field, create_model
 
+from services.llm import get_chat_model
 from services.outputs import atomic_write_bytes, atomic_write_json
 from services.structured import decide, system_user
 from tools.registry import ToolContext, ToolRegistry, make_spec
 
 WRITER_PROMPT = (
-    "You are a screenwriter for an animation studio. Write a short dialogue for the scene. "
-    "Each line is spoken by one of the given characters, in turn, in plain words, one or two "
-    "sentences each. Stay true to the characters and the setting."
+    "You write dialogue for animated films. Write what the characters SAY to each other, not "
+    "descriptions of them. Each line: one character speaking one or two short sentences, "
+    "taking turns. Stay true to the characters and the setting.\n"
+    'Example for two characters in a cafe: {"title": "Coffee", "lines": ['
+    '{"character": "Mia", "text": "You are late again, Tom."}, '
+    '{"character": "Tom", "text": "The bus broke down, I swear!"}]}'
 )
+# Small models loop ("my brother, my brother, ..."): penalize repeats (measured, ADR 2).
+SAMPLING = {"frequency_penalty": 0.8, "presence_penalty": 0.4}
 
 
 def _dialogue_schema(characters: list[str], n_lines: int) -> type[BaseModel]:
@@ -94,9 +100,9 @@ def write_dialogue(
         schema,
         system_user(WRITER_PROMPT, user),
         node="write_dialogue",
-        role="writer",
         fallback=fallback,
         max_tokens=60 + 60 * n_lines,
+        model=get_chat_model("writer").bind(**SAMPLING),  # type: ignore[arg-type]
     )
     data = value.model_dump()
     lines = _repair_lines(data["lines"], cast)
@@ -124,8 +130,13 @@ def check_dialogue(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bo
     lines = output.get("lines", [])
     speakers = {ln.get("character") for ln in lines}
     wanted = set(output.get("characters") or args.get("characters") or [])
+    def varied(text: str) -> bool:
+        words = text.lower().split()
+        return len(set(words)) >= 0.5 * len(words)
+
     return {
         "has_lines": len(lines) >= 2,
+        "no_repetition": all(varied(ln.get("text", "")) for ln in lines),
         "every_character_speaks": bool(wanted) and wanted <= speakers,
         "model_written": output.get("decision") != "fallback",
     }

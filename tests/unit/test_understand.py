@@ -55,3 +55,9 @@ def test_empty_and_oversized_requests(fake: FakeChatModel) -> None:
     assert update["intent"].confidence == 0.0  # type: ignore[union-attr]
     with pytest.raises(RequestError, match="MAX_REQUEST_CHARS"):
         understand({"request": "x" * 5000}, None)  # type: ignore[arg-type]
+
+
+def test_goal_must_be_about_the_request() -> None:
+    assert merge_intent(DEMO, draft(goal="Lucci, al bella, l'amore")).goal == DEMO
+    kept = "Luca and Alberto talk at sunset on the beach"
+    assert merge_intent(DEMO, draft(goal=kept)).goal == kept
