@@ -73,6 +73,16 @@ class AgentSettings(_Section):
     max_steps: int = Field(12, ge=1, le=64)
 
 
+class SovitsVoice(_Section):
+    """One GPT-SoVITS voice: a reference clip, its transcript, and optional fine-tuned weights."""
+
+    ref_audio_path: str
+    prompt_text: str = ""
+    prompt_lang: str = "en"
+    gpt_weights: str = ""
+    sovits_weights: str = ""
+
+
 class VoiceSettings(_Section):
     """Voice synthesis backends."""
 
@@ -81,7 +91,8 @@ class VoiceSettings(_Section):
     espeak_voices: list[str] = ["en-us+m3", "en-us+f3", "en-gb+m4", "en-us+f2", "en-gb+f4"]
     speed_wpm: int = Field(160, ge=60, le=400)
     gpt_sovits_url: str | None = None
-    gpt_sovits_weights: dict[str, str] = {}
+    text_lang: str = "en"
+    gpt_sovits_voices: dict[str, SovitsVoice] = {}
 
 
 class ImageSettings(_Section):

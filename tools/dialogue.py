@@ -130,6 +130,7 @@ def check_dialogue(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bo
     lines = output.get("lines", [])
     speakers = {ln.get("character") for ln in lines}
     wanted = set(output.get("characters") or args.get("characters") or [])
+
     def varied(text: str) -> bool:
         words = text.lower().split()
         return len(set(words)) >= 0.5 * len(words)

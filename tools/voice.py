@@ -64,24 +64,44 @@ def _espeak(text: str, voice: str, speed: int, out: Path, settings: Settings) ->
     tmp.replace(out)
 
 
-def _sovits(text: str, character: str, out: Path, settings: Settings) -> None:
+_LOADED: dict[str, str] = {}
+
+
+def _sovits(text: str, character: str, out: Path, settings: Settings) -> str:
+    """Speak one line through a GPT-SoVITS api_v2 server; return the voice used."""
+    voices = settings.voice.gpt_sovits_voices
+    voice = voices.get(character) or voices.get("default")
+    if voice is None:
+        raise ToolUnavailableError(
+            f"no GPT-SoVITS voice for {character!r}: set voice.gpt_sovits_voices.{character}"
+            ".ref_audio_path (or a 'default' voice) in configs/agent.yaml"
+        )
     base = (settings.voice.gpt_sovits_url or "").rstrip("/")
-    weights = settings.voice.gpt_sovits_weights.get(character, "")
-    with _SOVITS_LOCK, httpx.Client(base_url=base, timeout=120) as client:
-        if weights:
-            gpt, _, sovits = weights.partition("|")
-            client.get("/set_gpt_weights", params={"weights_path": gpt}).raise_for_status()
-            if sovits:
-                client.get(
-                    "/set_sovits_weights", params={"weights_path": sovits}
-                ).raise_for_status()
+    with _SOVITS_LOCK, httpx.Client(base_url=base, timeout=300) as client:
+        for kind, path in (("gpt", voice.gpt_weights), ("sovits", voice.sovits_weights)):
+            if path and _LOADED.get(f"{base}:{kind}") != path:
+                reply = client.get(f"/set_{kind}_weights", params={"weights_path": path})
+                if reply.status_code != 200:
+                    raise RuntimeError(
+                        f"GPT-SoVITS refused {kind} weights {path}: {reply.text[:200]}"
+                    )
+                _LOADED[f"{base}:{kind}"] = path
         reply = client.post(
             "/tts",
-            json={"text": text, "text_lang": "en", "media_type": "wav", "streaming_mode": False},
+            json={
+                "text": text,
+                "text_lang": settings.voice.text_lang,
+                "ref_audio_path": voice.ref_audio_path,
+                "prompt_text": voice.prompt_text,
+                "prompt_lang": voice.prompt_lang,
+                "media_type": "wav",
+                "streaming_mode": False,
+            },
         )
         if reply.status_code != 200:
             raise RuntimeError(f"GPT-SoVITS /tts answered {reply.status_code}: {reply.text[:200]}")
         atomic_write_bytes(out, reply.content)
+    return Path(voice.ref_audio_path).stem
 
 
 def synthesize_voice(
@@ -111,8 +131,7 @@ def synthesize_voice(
         out = ctx.path(f"voice/{i:02d}_{safe_name(who, 24).lower()}.wav")
         out.parent.mkdir(parents=True, exist_ok=True)
         if settings.voice.backend == "gpt_sovits":
-            _sovits(text, who, out, settings)
-            voice = settings.voice.gpt_sovits_weights.get(who, "server default")
+            voice = _sovits(text, who, out, settings)
         else:
             voice = voice_for(who, cast, settings)
             _espeak(text, voice, wpm, out, settings)
