@@ -57,17 +57,26 @@ def ready_tasks(state: State) -> list[StepTask]:
         return []
     results = state.get("results") or {}
     retry = state.get("retry_args") or {}
+    brief = state.get("brief")
+    summary = brief.summary if brief else ""
     tasks: list[StepTask] = []
     for step in plan.steps:
         if not all(_final(dep, state) for dep in step.depends_on):
             continue
         result = results.get(step.id)
         if result is None:
-            tasks.append(StepTask(step=step, attempt=1, args=_resolve(step.args, state)))
+            tasks.append(
+                StepTask(step=step, attempt=1, args=_resolve(step.args, state), brief=summary)
+            )
         elif step.id in retry and retry[step.id]["attempt"] > result.attempt:
             args = {**step.args, **retry[step.id]["args"]}
             tasks.append(
-                StepTask(step=step, attempt=retry[step.id]["attempt"], args=_resolve(args, state))
+                StepTask(
+                    step=step,
+                    attempt=retry[step.id]["attempt"],
+                    args=_resolve(args, state),
+                    brief=summary,
+                )
             )
     return tasks
 

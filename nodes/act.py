@@ -65,9 +65,12 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
         )
 
     write({"event": "step_start", "step": step.id, "tool": step.tool, "attempt": attempt})
-    brief = ""
     tool_ctx = ToolContext(
-        run_dir=folder, step_id=step.id, attempt=attempt, brief=brief, progress=progress
+        run_dir=folder,
+        step_id=step.id,
+        attempt=attempt,
+        brief=task.get("brief", ""),
+        progress=progress,
     )
     try:
         args = spec.validate(task["args"])

@@ -52,7 +52,9 @@ def gpu(task: StepTask, runtime: Runtime[Context]) -> dict[str, object]:
             get_residency().free_all()
             fields = spec.arg_schema().get("properties", {}) if spec else {}
             retry_args = {k: v for k, v in smaller(task["args"]).items() if k in fields}
-            retry = StepTask(step=step, attempt=task["attempt"], args=retry_args)
+            retry = StepTask(
+                step=step, attempt=task["attempt"], args=retry_args, brief=task.get("brief", "")
+            )
             forget_step_record(output_folder(ctx), step.id, task["attempt"])
             result = execute(retry, ctx)
             if result.status == "failed" and is_oom(result.error):

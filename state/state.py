@@ -7,7 +7,7 @@ so parallel steps and resumed runs never lose each other's results.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -86,3 +86,5 @@ class StepTask(TypedDict):
     """1 for the first try, then 2, 3, ... for retries."""
     args: dict[str, Any]
     """Arguments with references to earlier outputs already resolved."""
+    brief: NotRequired[str]
+    """The knowledge brief for the tool's prompt (characters, style), if any."""
