@@ -49,6 +49,8 @@ KIND_TO_COLLECTION = {
     "style_guides": STYLES,
 }
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Where a long text may be cut, best first, and what joins the pieces that stay together.
+_CUTS = ((r"\n\s*\n", "\n\n"), (r"\n", "\n"), (r"(?<=[.!?])\s+", " "), (r"\s+", " "))
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
 
@@ -151,8 +153,8 @@ def split_long(text: str, limit: int) -> list[str]:
     text = text.strip()
     if len(text) <= limit:
         return [text] if text else []
-    for sep in ("\n\n", "\n", ". ", " "):
-        parts = text.split(sep)
+    for pattern, sep in _CUTS:
+        parts = [p for p in re.split(pattern, text) if p.strip()]
         if len(parts) > 1:
             out: list[str] = []
             current = ""

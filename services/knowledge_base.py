@@ -158,7 +158,11 @@ class KnowledgeBase:
                         name,
                         embedding_function=None,
                         configuration={"hnsw": {"space": SPACE}},
-                        metadata={"animagent": "knowledge", "embedding": "all-MiniLM-L6-v2"},
+                        metadata={
+                            "animagent": "knowledge",
+                            "embedding": "all-MiniLM-L6-v2",
+                            "space": SPACE,
+                        },
                     )
                 except KnowledgeBaseError:
                     raise
@@ -171,10 +175,15 @@ class KnowledgeBase:
             return self._collections[name]
 
     def _space(self, col: Any) -> str:
-        config = getattr(col, "configuration", None) or {}
-        hnsw = config.get("hnsw") if isinstance(config, Mapping) else None
+        # Our collections name their space in their metadata; for one made elsewhere, read
+        # the raw configuration (the parsed ``col.configuration`` warns about legacy configs).
+        meta = getattr(col, "metadata", None) or {}
+        if meta.get("space"):
+            return str(meta["space"])
+        raw = getattr(getattr(col, "_model", None), "configuration_json", None) or {}
+        hnsw = raw.get("hnsw") if isinstance(raw, Mapping) else None
         space = hnsw.get("space") if isinstance(hnsw, Mapping) else None
-        return str(space or SPACE)
+        return str(space or "l2")
 
     # -- writes ------------------------------------------------------------------------
 
