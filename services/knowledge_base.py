@@ -131,6 +131,28 @@ class KnowledgeBase:
                 "or set data_dir / knowledge.chroma_dir (ANIMAGENT_KNOWLEDGE__CHROMA_DIR)."
             ) from exc
 
+    def close(self) -> None:
+        """Release the client (HTTP connections, SQLite handles); the next use reconnects."""
+        with self._lock:
+            client, self._client = self._client, None
+            self._collections.clear()
+        if client is None or not hasattr(client, "close"):
+            return
+        # chromadb 1.5.9 stops the shared System on the last close but leaves HTTP connection
+        # pools open (ResourceWarning): the client's own, and the one of the private System its
+        # AdminClient built from the same settings. Close them once no other client shares them.
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        admin = getattr(client, "_admin_client", None)
+        admin_session = getattr(getattr(admin, "_server", None), "_session", None)
+        main_session = getattr(getattr(client, "_server", None), "_session", None)
+        client.close()
+        if admin_session is not None and admin_session is not main_session:
+            admin_session.close()
+        if main_session is not None:
+            if getattr(client, "_identifier", None) not in SharedSystemClient._identifier_to_system:
+                main_session.close()
+
     @property
     def embedder(self) -> Embedder:
         """The sentence embedder (loaded at its first use)."""
@@ -167,6 +189,10 @@ class KnowledgeBase:
                 except KnowledgeBaseError:
                     raise
                 except Exception as exc:
+                    if "name" not in str(exc).lower():
+                        raise _chroma_error(
+                            exc, f"open collection {name!r} ({self.location})"
+                        ) from exc
                     raise KnowledgeBaseError(
                         f"Chroma refused the collection name {name!r}: {exc}. Use 3-512 "
                         "characters from a-z, A-Z, 0-9, '.', '_', '-', starting and ending with a "
@@ -389,4 +415,6 @@ def get_knowledge_base(settings: Settings | None = None) -> KnowledgeBase:
 def reset_knowledge_bases() -> None:
     """Forget cached knowledge bases (tests that point data_dir at a new folder)."""
     with _KBS_LOCK:
+        for kb in _KBS.values():
+            kb.close()
         _KBS.clear()
