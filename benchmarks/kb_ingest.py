@@ -20,7 +20,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.kb_common import environment, folder_mb, synthetic_docs, table, write_result
+from benchmarks.kb_common import (
+    environment,
+    folder_mb,
+    queries,
+    summary_ms,
+    synthetic_docs,
+    table,
+    write_result,
+)
+
+
+def search_ms(kb: Any, vectors: list[list[float]]) -> dict[str, float]:
+    """Search-only p50/p95 (precomputed query vectors), without and with a character filter."""
+    from services.knowledge_base import PAST
+
+    out = {}
+    for label, where in (("plain", None), ("filtered", {"character": "luca"})):
+        times = []
+        for vec in vectors:
+            t0 = time.perf_counter()
+            kb.query(PAST, "", k=5, where=where, embedding=vec)
+            times.append(time.perf_counter() - t0)
+        stats = summary_ms(times)
+        out[f"{label}_p50_ms"], out[f"{label}_p95_ms"] = stats["p50_ms"], stats["p95_ms"]
+    return out
 
 
 def fresh_kb(tmp: Path, name: str) -> Any:
@@ -46,6 +70,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         warm = fresh_kb(tmp, "warm")
         warm.embed(["load the model before timing"])
+        query_vectors = warm.embed(queries(100))
         embed_rate = 0.0
         pool: list[tuple[str, dict[str, Any], list[float]]] = []
         for n in args.full:
@@ -60,6 +85,7 @@ def main() -> None:
             )
             t2 = time.perf_counter()
             assert kb.count(PAST) == n
+            latency = search_ms(kb, query_vectors)
             kb.close()
             embed_rate = n / (t1 - t0)
             pool = [(t, m, v) for (t, m), v in zip(docs, vectors)]
@@ -72,6 +98,7 @@ def main() -> None:
                     "store_s": round(t2 - t1, 1),
                     "docs_per_s": round(n / (t2 - t0), 1),
                     "disk_mb": folder_mb(tmp / f"full-{n}"),
+                    **latency,
                 }
             )
             print(f"  {n} docs end to end: {t2 - t0:.1f} s", flush=True)
@@ -90,6 +117,7 @@ def main() -> None:
             kb.upsert(PAST, records)
             store_s = time.perf_counter() - t0
             assert kb.count(PAST) == n
+            latency = search_ms(kb, query_vectors)
             kb.close()
             total = store_s + n / embed_rate
             rows.append(
@@ -101,6 +129,7 @@ def main() -> None:
                     "store_s": round(store_s, 1),
                     "docs_per_s": round(n / total, 1),
                     "disk_mb": folder_mb(tmp / f"store-{n}"),
+                    **latency,
                 }
             )
             print(f"  {n} docs store only: {store_s:.1f} s", flush=True)
@@ -115,7 +144,17 @@ def main() -> None:
     print(f"\nIngest scaling, one thread (embedding: {embed_rate:.0f} docs/s)\n")
     print(
         table(
-            ["docs", "how", "total s", "embed s", "Chroma s", "docs/s", "disk MB"],
+            [
+                "docs",
+                "how",
+                "total s",
+                "embed s",
+                "Chroma s",
+                "docs/s",
+                "disk MB",
+                "search p50/p95 ms",
+                "filtered p50/p95 ms",
+            ],
             [
                 [
                     r["docs"],
@@ -125,6 +164,8 @@ def main() -> None:
                     r["store_s"],
                     r["docs_per_s"],
                     r["disk_mb"],
+                    f"{r['plain_p50_ms']} / {r['plain_p95_ms']}",
+                    f"{r['filtered_p50_ms']} / {r['filtered_p95_ms']}",
                 ]
                 for r in rows
             ],
