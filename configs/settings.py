@@ -135,6 +135,10 @@ class KnowledgeSettings(_Section):
     rerank: bool = False
     max_file_mb: float = Field(5.0, gt=0)
     chunk_chars: int = Field(800, ge=100)
+    embedding_threads: int = Field(0, ge=0)
+    min_relevance: float = Field(0.2, ge=0.0, le=1.0)
+    brief_chars: int = Field(1500, ge=200)
+    timeout_s: float = Field(5.0, gt=0)
 
 
 class Settings(BaseSettings):
