@@ -11,6 +11,7 @@ Strategies (chosen per task when the context says ``auto``; see ``choose_strateg
 from __future__ import annotations
 
 import graphlib
+import importlib
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -22,7 +23,7 @@ from nodes.common import context_of, effective_request
 from nodes.plan_rules import DELIVERABLE_TOOL, PlanCheck, merge_replan, template_steps
 from services.llm import get_chat_model
 from services.structured import decide, system_user
-from state import Context, Decision, Intent, Plan, State, Step, Thought
+from state import Brief, Context, Decision, Intent, Plan, State, Step, Thought
 from state.models import Strategy
 from tools.registry import ToolRegistry, default_registry
 
@@ -132,6 +133,36 @@ def _draft(
     return steps, repairs, unavailable, decision, thought
 
 
+def apply_past_parameters(
+    steps: list[Step], brief: Brief | None, registry: ToolRegistry
+) -> list[str]:
+    """Retrieval-augmented planning: start tunable knobs where a similar past success did.
+
+    Only optional numeric or boolean arguments the plan left unset are taken (never content
+    such as characters or prompts, which belong to this request).
+    """
+    if brief is None or not brief.items:
+        return []
+    try:
+        knowledge = importlib.import_module("tools.knowledge")
+    except ModuleNotFoundError:
+        return []
+    notes = []
+    for step in steps:
+        spec = registry.get(step.tool)
+        if spec is None:
+            continue
+        fields = spec.tool.tool_call_schema.model_fields  # type: ignore[union-attr]
+        for key, value in knowledge.past_parameters(brief, step.tool).items():
+            field = fields.get(key)
+            tunable = isinstance(value, int | float | bool) and not isinstance(value, str)
+            if field is None or field.is_required() or key in step.args or not tunable:
+                continue
+            step.args[key] = value
+            notes.append(f"{step.id}.{key}={value}")
+    return notes
+
+
 def _react_next(state: State, intent: Intent, check: PlanCheck, ctx: Context) -> list[Step]:
     """ReAct: keep the steps made so far and add the next step the goal still needs."""
     current = state.get("plan")
@@ -187,6 +218,9 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         done = {k for k, r in results.items() if r.status == "done"}
         steps = merge_replan(previous.steps, steps, done, previous.version + 1)
         thoughts.append(Thought(node="plan", text=f"Re-planning the rest; kept {sorted(done)}"))
+    learned = apply_past_parameters(steps, state.get("brief"), registry)
+    if learned:
+        thoughts.append(Thought(node="plan", text="From past successes: " + "; ".join(learned)))
     template_tools = {t["tool"] for t in template_steps(intent)}
     for tool in sorted(template_tools & set(unavailable)):
         note = f"{tool}: {unavailable[tool]}"

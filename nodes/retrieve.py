@@ -27,9 +27,12 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             brief.note = "no knowledge base configured"
         else:
             try:
+                seeded = knowledge.ensure_seeded(settings)
                 brief = knowledge.build_brief(
                     effective_request(state), intent, top_k=ctx.top_k, settings=settings
                 )
+                if seeded:
+                    notes.append(f"seeded the knowledge base with {seeded} chunks")
             except Exception as exc:  # the store is optional for a run: say why and go on
                 brief = Brief(note=f"knowledge base unavailable: {exc}")
     if intent is not None and intent.needs_web:

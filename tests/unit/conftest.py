@@ -15,7 +15,6 @@ from services.llm import override_models
 @pytest.fixture(autouse=True)
 def forbid_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANIMAGENT_ALLOW_MODEL_REQUESTS", "0")
-    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__ENABLED", "false")
 
 
 def dialogue_script(messages: list[Any]) -> str:
@@ -31,7 +30,12 @@ def dialogue_script(messages: list[Any]) -> str:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeChatModel]:
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatModel]:
+    """The fake model for graph runs; the knowledge base stays out of these (its own tests)."""
+    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__ENABLED", "false")
+    from configs.settings import get_settings
+
+    get_settings.cache_clear()
     model = FakeChatModel(scripts={"Dialogue": dialogue_script})
     with override_models(model):
         yield model

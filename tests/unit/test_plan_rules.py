@@ -95,3 +95,18 @@ def test_references_and_replan_merge() -> None:
     merged = merge_replan(old, new, done_ids={"s1"}, version=2)
     assert [s.id for s in merged] == ["s1", "s2v2", "s3"]
     assert merged[2].args["clips"] == "$s2v2.clips" and merged[2].depends_on == ["s2v2"]
+
+
+def test_past_successes_set_tunable_knobs_only() -> None:
+    import json
+
+    from nodes.plan import apply_past_parameters
+    from state import Brief, KnowledgeItem
+
+    past = KnowledgeItem(collection="past_generations", text="a beach talk", score=0.9, metadata={
+        "tool": "write_dialogue", "quality": 0.9,
+        "params": json.dumps({"n_lines": 8, "characters": ["Old"], "premise": "old"})})
+    steps = [Step(id="s1", tool="write_dialogue", args={"characters": ["Luca"], "premise": "p"})]
+    notes = apply_past_parameters(steps, Brief(items=[past]), default_registry())
+    assert steps[0].args == {"characters": ["Luca"], "premise": "p", "n_lines": 8}
+    assert notes == ["s1.n_lines=8"]
