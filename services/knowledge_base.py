@@ -118,9 +118,17 @@ class KnowledgeBase:
         if cfg.mode == "http":
             check_server(cfg.host, cfg.port, cfg.timeout_s)
             try:
-                return chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=chroma_settings)
+                client = chromadb.HttpClient(host=cfg.host, port=cfg.port, settings=chroma_settings)
             except Exception as exc:
                 raise KnowledgeBaseError(unreachable_message(cfg.host, cfg.port, exc)) from exc
+            # chromadb's HTTP session waits forever (timeout=None): a server that stops answering
+            # mid-run would hang the run. Bound every request; a slow query gets 6x the connect.
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if session is not None:
+                import httpx
+
+                session.timeout = httpx.Timeout(cfg.timeout_s * 6, connect=cfg.timeout_s)
+            return client
         path = self.settings.data_dir / cfg.chroma_dir
         try:
             path.mkdir(parents=True, exist_ok=True)

@@ -138,6 +138,8 @@ def test_server_mode_against_a_real_chroma_run(
         assert kb.count(CHARACTERS) == report.chunks
         found = kb.query(CHARACTERS, "Who keeps the harbour lighthouse?", k=3)
         assert found[0].source.endswith("marea.yaml")
+        # Requests are bounded: a server that stops answering cannot hang a run.
+        assert kb.client._server._session.timeout.read == settings.knowledge.timeout_s * 6
     finally:
         kb.close()
     assert not (tmp_path / "unused").exists()  # server mode writes no local folder
