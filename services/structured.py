@@ -89,8 +89,10 @@ def fit_to_schema(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any
         if "maxItems" in node:
             fitted = fitted[: int(node["maxItems"])]
         return fitted
-    if kind in {"number", "integer"} and isinstance(value, int | float) and not isinstance(
-        value, bool
+    if (
+        kind in {"number", "integer"}
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
     ):
         if "maximum" in node:
             value = min(value, node["maximum"])
@@ -178,7 +180,9 @@ def decide(
     error: Exception
     try:
         value = parse_as(schema, str(reply.content))
-        method = "constrained" if get_settings().llm.structured_output == "json_schema" else "parsed"
+        method = (
+            "constrained" if get_settings().llm.structured_output == "json_schema" else "parsed"
+        )
         return value, Decision(
             node=node,
             schema_name=schema.__name__,

@@ -103,9 +103,16 @@ def test_past_successes_set_tunable_knobs_only() -> None:
     from nodes.plan import apply_past_parameters
     from state import Brief, KnowledgeItem
 
-    past = KnowledgeItem(collection="past_generations", text="a beach talk", score=0.9, metadata={
-        "tool": "write_dialogue", "quality": 0.9,
-        "params": json.dumps({"n_lines": 8, "characters": ["Old"], "premise": "old"})})
+    past = KnowledgeItem(
+        collection="past_generations",
+        text="a beach talk",
+        score=0.9,
+        metadata={
+            "tool": "write_dialogue",
+            "quality": 0.9,
+            "params": json.dumps({"n_lines": 8, "characters": ["Old"], "premise": "old"}),
+        },
+    )
     steps = [Step(id="s1", tool="write_dialogue", args={"characters": ["Luca"], "premise": "p"})]
     notes = apply_past_parameters(steps, Brief(items=[past]), default_registry())
     assert steps[0].args == {"characters": ["Luca"], "premise": "p", "n_lines": 8}
