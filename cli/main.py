@@ -102,8 +102,9 @@ def _finish(
             break
         question = state.interrupts[0].value.get("question", "?")
         if not interactive:
-            console.print(f"\n[bold yellow]Waiting for your answer:[/] {question}")
-            console.print(f'Answer with: animagent resume {thread} --answer "..."')
+            console.print(f"\n[bold yellow]Waiting for your answer:[/] {question}", soft_wrap=True)
+            # soft_wrap: a command wrapped at the terminal width cannot be copied and pasted
+            console.print(f'Answer with: animagent resume {thread} --answer "..."', soft_wrap=True)
             raise typer.Exit(EXIT_PAUSED)
         answer = typer.prompt(question)
         _stream(graph, Command(resume=answer), config, context)
