@@ -57,7 +57,9 @@ def _dialogue(schema: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "title": "Sunset race",
-        "lines": [{"character": speakers[i % len(speakers)], "text": t} for i, t in enumerate(texts)],
+        "lines": [
+            {"character": speakers[i % len(speakers)], "text": t} for i, t in enumerate(texts)
+        ],
     }
 
 

@@ -16,7 +16,6 @@ import wave
 from pathlib import Path
 
 import pytest
-
 from fake_openai import fake_openai_server
 
 pytestmark = pytest.mark.integration
@@ -76,10 +75,30 @@ def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     manifest = _check_outputs(tmp_path / "outputs" / "demo")
     assert manifest["request"] == DEMO
-    assert "manifest.json" in done.stdout
+    # rich wraps long lines at 80 columns when stdout is not a TTY (see the xfail below), so
+    # the printed path can be split across lines: compare without the line breaks.
+    assert str(tmp_path / "outputs" / "demo" / "manifest.json") in done.stdout.replace("\n", "")
 
 
-def test_no_tty_pause_exits_3_with_the_resume_command(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "thread_args",
+    [
+        pytest.param([], id="new-thread"),
+        pytest.param(
+            ["--thread-id", "0b7c9a52-1f0e-4d8a-9c3e-5a6b7c8d9e0f"],
+            id="uuid-thread",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="cli/main.py's rich Console wraps at 80 columns when stdout is not a "
+                "TTY, splitting the resume command (fix: Console(soft_wrap=True) for plain "
+                "output, or print that line with soft_wrap=True)",
+            ),
+        ),
+    ],
+)
+def test_no_tty_pause_exits_3_with_the_resume_command(
+    tmp_path: Path, thread_args: list[str]
+) -> None:
     with fake_openai_server() as (llm_url, calls):
         env = _env(
             tmp_path,
@@ -87,11 +106,13 @@ def test_no_tty_pause_exits_3_with_the_resume_command(tmp_path: Path) -> None:
             ANIMAGENT_LLM__BASE_URL=llm_url,
             ANIMAGENT_LLM__MODEL="fake",
         )
-        paused = _cli(["run", "hmm"], env, timeout=120)
+        paused = _cli(["run", "hmm", *thread_args], env, timeout=120)
         assert paused.returncode == 3, paused.stdout[-3000:] + paused.stderr[-3000:]
         match = re.search(r'animagent resume (\S+) --answer "\.\.\."', paused.stdout)
         assert match, paused.stdout
         thread = match.group(1)
+        if thread_args:
+            assert thread == thread_args[1]
         assert not (tmp_path / "outputs" / thread / "manifest.json").exists()
 
         answer = "a short scene where Luca and Alberto talk on the beach"

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from fake_openai import fake_openai_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
