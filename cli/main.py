@@ -130,7 +130,7 @@ def _report(final: dict[str, Any]) -> None:
         )
     console.print(table)
     console.print(final.get("summary", ""))
-    console.print(f"[green]Output:[/] {final.get('output_dir')}/manifest.json")
+    console.print(f"[green]Output:[/] {final.get('output_dir')}/manifest.json", soft_wrap=True)
 
 
 def _run_graph(payload: Any, thread: str, context: Any, interactive: bool) -> None:

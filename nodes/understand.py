@@ -126,10 +126,16 @@ def grounded_goal(text: str, goal: str) -> str:
 def merge_intent(text: str, draft: IntentDraft) -> Intent:
     """Keep what the request supports; fill the rest from rules; blend confidence."""
     lowered = text.lower()
-    characters = [c.strip() for c in draft.characters if c.strip() and c.strip().lower() in lowered]
-    for name in names_in(text):
-        if name not in characters:
-            characters.append(name)
+    characters: list[str] = []
+    # Names as the request spells them, once each: a model's "luca" and the rule's "Luca" are
+    # one character (two spellings would make "every character speaks" unsatisfiable).
+    for name in [*draft.characters, *names_in(text)]:
+        match = re.search(rf"\b{re.escape(name.strip())}\b", text, re.I) if name.strip() else None
+        if match is None or match.group(0).casefold() in {c.casefold() for c in characters}:
+            continue
+        word = match.group(0)
+        if word[0].isupper() or (len(word) >= 3 and word.lower() not in _NOT_NAMES):
+            characters.append(word)
     deliverables = rule_deliverables(text) or list(dict.fromkeys(draft.deliverables)) or ["answer"]
     setting = draft.setting.strip()
     if not setting or not any(w in lowered for w in setting.lower().split() if len(w) > 3):

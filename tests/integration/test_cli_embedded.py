@@ -75,9 +75,7 @@ def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     manifest = _check_outputs(tmp_path / "outputs" / "demo")
     assert manifest["request"] == DEMO
-    # rich wraps long lines at 80 columns when stdout is not a TTY (see the xfail below), so
-    # the printed path can be split across lines: compare without the line breaks.
-    assert str(tmp_path / "outputs" / "demo" / "manifest.json") in done.stdout.replace("\n", "")
+    assert str(tmp_path / "outputs" / "demo" / "manifest.json") in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -87,12 +85,6 @@ def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
         pytest.param(
             ["--thread-id", "0b7c9a52-1f0e-4d8a-9c3e-5a6b7c8d9e0f"],
             id="uuid-thread",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="cli/main.py's rich Console wraps at 80 columns when stdout is not a "
-                "TTY, splitting the resume command (fix: Console(soft_wrap=True) for plain "
-                "output, or print that line with soft_wrap=True)",
-            ),
         ),
     ],
 )

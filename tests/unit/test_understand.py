@@ -38,6 +38,11 @@ def test_rules_read_the_demo() -> None:
     assert intent.confidence >= 0.7
 
 
+def test_character_spellings_are_merged() -> None:
+    intent = merge_intent(DEMO, draft(characters=["luca", "Luca", "ALBERTO", "a"]))
+    assert intent.characters == ["Luca", "Alberto"]
+
+
 def test_vague_request_is_unclear() -> None:
     intent = merge_intent("hmm", draft(confidence=1.0, question="no"))
     assert intent.confidence < 0.45
