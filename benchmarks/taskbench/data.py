@@ -95,8 +95,7 @@ class Catalog:
             structured = StructuredTool.from_function(
                 func=not_executed,
                 name=tool.name,
-                description=f"{tool.desc} Inputs: {', '.join(tool.inputs)}. "
-                f"Output: {tool.output}.",
+                description=f"{tool.desc} Inputs: {', '.join(tool.inputs)}. Output: {tool.output}.",
                 args_schema=Arguments,
             )
             registry.add(ToolSpec(tool=structured, category="taskbench", outputs=(tool.output,)))

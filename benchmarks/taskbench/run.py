@@ -48,8 +48,9 @@ def _model(name: str) -> Any:
     match name:
         case "fake":
             from services.fake_llm import FakeChatModel
+            from services.llm import UsageCounter
 
-            return FakeChatModel()
+            return FakeChatModel(callbacks=[UsageCounter()])  # counted like real calls
         case "embedded":
             from services.llm import get_chat_model
 
@@ -57,10 +58,17 @@ def _model(name: str) -> Any:
     return None
 
 
-def run_taskbench(path: str | Path | None = None, *, limit: int | None = None,
-                  retrieval: bool = True, folds: int = 5, model: str = "embedded",
-                  embedding: Method = "tfidf", config: PlannerConfig | None = None,
-                  dev_path: str | Path | None = None) -> dict[str, Any]:
+def run_taskbench(
+    path: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    retrieval: bool = True,
+    folds: int = 5,
+    model: str = "embedded",
+    embedding: Method = "tfidf",
+    config: PlannerConfig | None = None,
+    dev_path: str | Path | None = None,
+) -> dict[str, Any]:
     """Plan and score every record of ``path`` (default: the dev file); return the report.
 
     ``model``: "embedded" (the configured planner model), "fake" (FakeChatModel) or "none"
@@ -81,8 +89,13 @@ def run_taskbench(path: str | Path | None = None, *, limit: int | None = None,
         assignment = _folds(len(everything), max(folds, 2))
         fold_of = {r["id"]: f for r, f in zip(everything, assignment, strict=True)}
         groups = sorted({fold_of[r["id"]] for r in records})
-        plan_sets = [([r for r in everything if fold_of[r["id"]] != f],
-                      [r for r in records if fold_of[r["id"]] == f]) for f in groups]
+        plan_sets = [
+            (
+                [r for r in everything if fold_of[r["id"]] != f],
+                [r for r in records if fold_of[r["id"]] == f],
+            )
+            for f in groups
+        ]
     else:
         plan_sets = [(load_records(dev), records)]
     calls_before = USAGE.calls
@@ -91,8 +104,9 @@ def run_taskbench(path: str | Path | None = None, *, limit: int | None = None,
     methods: dict[str, int] = {}
     for store_records, targets in plan_sets:
         store = ExampleStore(store_records, embedding) if retrieval else None
-        planner = TaskBenchPlanner(catalog, store, use_llm=chat is not None, config=config,
-                                   model=chat)
+        planner = TaskBenchPlanner(
+            catalog, store, use_llm=chat is not None, config=config, model=chat
+        )
         for record in targets:
             result = planner.plan(record["instruction"])
             predictions[record["id"]] = result.nodes
@@ -104,8 +118,11 @@ def run_taskbench(path: str | Path | None = None, *, limit: int | None = None,
         "benchmark": "TaskBench multimedia (resource setting)",
         "file": str(target),
         "records": len(records),
-        "protocol": (f"{folds}-fold cross-validation on the dev file" if is_dev
-                     else "example store = whole dev file"),
+        "protocol": (
+            f"{folds}-fold cross-validation on the dev file"
+            if is_dev
+            else "example store = whole dev file"
+        ),
         "retrieval": retrieval,
         "embedding": embedding if retrieval else None,
         "model": model,
@@ -115,10 +132,15 @@ def run_taskbench(path: str | Path | None = None, *, limit: int | None = None,
         "decisions": methods,
         "seconds": round(seconds, 1),
         "seconds_per_record": round(seconds / max(len(records), 1), 3),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count()},
-        "versions": {p: _version(p) for p in ("xllamacpp", "scikit-learn",
-                                              "sentence-transformers", "langchain-core")},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "versions": {
+            p: _version(p)
+            for p in ("xllamacpp", "scikit-learn", "sentence-transformers", "langchain-core")
+        },
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -132,14 +154,18 @@ def _version(package: str) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     """The report's figures as a Markdown table, with the published rows."""
-    label = (f"animagent ({report['model']}, "
-             f"{'retrieval ' + str(report['embedding']) if report['retrieval'] else 'no retrieval'})")
-    lines = ["| system | split | n | n-F1 | e-F1 | t-F1 | v-F1 | ED |",
-             "|---|---|---|---|---|---|---|---|"]
+    store = f"retrieval {report['embedding']}" if report["retrieval"] else "no retrieval"
+    label = f"animagent ({report['model']}, {store})"
+    lines = [
+        "| system | split | n | n-F1 | e-F1 | t-F1 | v-F1 | ED |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for split in TYPES:
         f = report["figures"][split]
-        lines.append(f"| {label} | {split} | {f['samples']} | {f['n_f1']:.1f} | {f['e_f1']:.1f} "
-                     f"| {f['t_f1']:.1f} | {f['v_f1']:.1f} | {f['ed']:.3f} |")
+        lines.append(
+            f"| {label} | {split} | {f['samples']} | {f['n_f1']:.1f} | {f['e_f1']:.1f} "
+            f"| {f['t_f1']:.1f} | {f['v_f1']:.1f} | {f['ed']:.3f} |"
+        )
     for name, (n, e, t, v) in PUBLISHED.items():
         lines.append(f"| {name} | overall | – | {n:.1f} | {e:.1f} | {t:.1f} | {v:.1f} | – |")
     return "\n".join(lines)
@@ -156,11 +182,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--embedding", choices=["tfidf", "minilm"], default="tfidf")
     parser.add_argument("--out", default=str(RESULTS), help="where to write the JSON report")
     args = parser.parse_args(argv)
-    report = run_taskbench(args.file, limit=args.limit, retrieval=not args.no_retrieval,
-                           folds=args.folds, model=args.model, embedding=args.embedding)
+    report = run_taskbench(
+        args.file,
+        limit=args.limit,
+        retrieval=not args.no_retrieval,
+        folds=args.folds,
+        model=args.model,
+        embedding=args.embedding,
+    )
     print(markdown(report))
-    print(f"\n{report['records']} records, {report['llm_calls']} LLM calls, "
-          f"{report['seconds']} s ({report['decisions']})")
+    print(
+        f"\n{report['records']} records, {report['llm_calls']} LLM calls, "
+        f"{report['seconds']} s ({report['decisions']})"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else {}

@@ -59,8 +59,9 @@ class ToolTable:
         nodes = json.loads(Path(path).read_text())["nodes"]
         return cls(
             names=tuple(n["id"] for n in nodes),
-            output_type={n["id"]: (n["output-type"][0] if n["output-type"] else "none")
-                         for n in nodes},
+            output_type={
+                n["id"]: (n["output-type"][0] if n["output-type"] else "none") for n in nodes
+            },
         )
 
     def index(self, name: str) -> int:
@@ -88,8 +89,14 @@ class _Carry:
     pair: tuple[str, str] | None = None
 
 
-def _convert(argument: Any, inx: int, names: list[str], task: str, tools: ToolTable,
-             links: list[tuple[str, str]]) -> tuple[str, str] | None:
+def _convert(
+    argument: Any,
+    inx: int,
+    names: list[str],
+    task: str,
+    tools: ToolTable,
+    links: list[tuple[str, str]],
+) -> tuple[str, str] | None:
     """One argument -> (name, value); None means "dropped" (a self reference).
 
     Raises on anything upstream's converter would fail on (the caller applies the quirk).
@@ -202,8 +209,9 @@ class Scores:
         }
 
 
-def score_sample(gold: Mapping[str, Any], pred_nodes: Sequence[Mapping[str, Any]],
-                 tools: ToolTable, into: Scores) -> bool:
+def score_sample(
+    gold: Mapping[str, Any], pred_nodes: Sequence[Mapping[str, Any]], tools: ToolTable, into: Scores
+) -> bool:
     """Score one sample into ``into``; False (and counted as skipped) when it errors."""
     carry = _Carry()
     try:
@@ -218,15 +226,18 @@ def score_sample(gold: Mapping[str, Any], pred_nodes: Sequence[Mapping[str, Any]
     into.links.add(g.links, p.links)
     into.arg_names.add(g.arg_names, p.arg_names)
     into.arg_values.add(g.arg_values, p.arg_values)
-    into.ratio_sum += indel_ratio([tools.index(n) for n in p.names],
-                                  [tools.index(n) for n in g.names])
+    into.ratio_sum += indel_ratio(
+        [tools.index(n) for n in p.names], [tools.index(n) for n in g.names]
+    )
     into.samples += 1
     return True
 
 
-def score(records: Iterable[Mapping[str, Any]],
-          predictions: Mapping[str, Sequence[Mapping[str, Any]]],
-          tools: ToolTable) -> dict[str, dict[str, float]]:
+def score(
+    records: Iterable[Mapping[str, Any]],
+    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
+    tools: ToolTable,
+) -> dict[str, dict[str, float]]:
     """Score predictions (id -> predicted ``task_nodes``) overall and by record ``type``.
 
     Only ids present on both sides are scored (upstream's intersection).

@@ -21,13 +21,17 @@ from benchmarks.taskbench.cues import NO_CUE
 from benchmarks.taskbench.data import Catalog
 from benchmarks.taskbench.scoring import content_type
 
-_FILE = re.compile(r"[\w\-]+\.(?:jpe?g|png|gif|bmp|tiff|svg|ico|mp3|wav|wma|ogg|aac|flac|aiff"
-                   r"|mp4|avi|mov|flv|wmv|mkv|webm|m4v|mpe?g|txt|pdf|docx?)\b", re.IGNORECASE)
+_FILE = re.compile(
+    r"[\w\-]+\.(?:jpe?g|png|gif|bmp|tiff|svg|ico|mp3|wav|wma|ogg|aac|flac|aiff"
+    r"|mp4|avi|mov|flv|wmv|mkv|webm|m4v|mpe?g|txt|pdf|docx?)\b",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"https?://[^\s'\"<>]+")
 # A quote opens after a space, colon or bracket (not inside a word like "I've") and closes
 # before punctuation or a space.
-_QUOTED = re.compile(r"(?:(?<=[\s:(])|^)(['\"“‘])(.{3,600}?)(?:['\"”’])(?=[\s.,;:!?)]|$)",
-                     re.DOTALL)
+_QUOTED = re.compile(
+    r"(?:(?<=[\s:(])|^)(['\"“‘])(.{3,600}?)(?:['\"”’])(?=[\s.,;:!?)]|$)", re.DOTALL
+)
 
 
 @dataclass
@@ -70,8 +74,12 @@ def extract_resources(text: str) -> Resources:
     return Resources(found)
 
 
-def order_tools(tools: Sequence[str], positions: Mapping[str, int],
-                pair_weight: Mapping[tuple[str, str], float], catalog: Catalog) -> list[str]:
+def order_tools(
+    tools: Sequence[str],
+    positions: Mapping[str, int],
+    pair_weight: Mapping[tuple[str, str], float],
+    catalog: Catalog,
+) -> list[str]:
     """Order a tool set as the most plausible chain.
 
     Score of an order = sum over consecutive pairs of: 1 if the first is mentioned earlier in
@@ -89,14 +97,21 @@ def order_tools(tools: Sequence[str], positions: Mapping[str, int],
 
     if len(tools) > 7:
         return sorted(tools, key=lambda t: positions.get(t, NO_CUE))
-    best = max(itertools.permutations(tools),
-               key=lambda p: sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1)))
+    best = max(
+        itertools.permutations(tools),
+        key=lambda p: sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1)),
+    )
     return list(best)
 
 
-def build_nodes(order: Sequence[str], catalog: Catalog, resources: Resources) -> list[dict[str, Any]]:
-    """TaskBench nodes for ordered tools: each input slot takes the nearest earlier compatible
-    output (one consumer per output is preferred) or else a user resource of its type."""
+def build_nodes(
+    order: Sequence[str], catalog: Catalog, resources: Resources
+) -> list[dict[str, Any]]:
+    """TaskBench nodes for ordered tools, linked by type.
+
+    Each input slot takes the previous node's output when it fits, else an older output that
+    nothing consumed yet, else a user resource of the slot's type.
+    """
     nodes: list[dict[str, Any]] = []
     consumed: set[int] = set()
     used: Counter[str] = Counter()
@@ -118,12 +133,20 @@ def build_nodes(order: Sequence[str], catalog: Catalog, resources: Resources) ->
     return nodes
 
 
-def _nearest_source(order: Sequence[str], index: int, slot: str, catalog: Catalog,
-                    consumed: set[int], linked: set[int]) -> int | None:
+def _nearest_source(
+    order: Sequence[str],
+    index: int,
+    slot: str,
+    catalog: Catalog,
+    consumed: set[int],
+    linked: set[int],
+) -> int | None:
     """The closest earlier node whose output fits ``slot``: unconsumed ones first."""
     candidates = [
-        j for j in range(index - 1, -1, -1)
-        if j not in linked and catalog.tools[order[j]].output == slot
+        j
+        for j in range(index - 1, -1, -1)
+        if j not in linked
+        and catalog.tools[order[j]].output == slot
         and catalog.can_feed(order[j], order[index])
     ]
     if not candidates:
@@ -135,8 +158,41 @@ def _nearest_source(order: Sequence[str], index: int, slot: str, catalog: Catalo
     return fresh[0] if fresh else None
 
 
-def repair(nodes: Iterable[Mapping[str, Any]], catalog: Catalog,
-           resources: Resources) -> tuple[list[dict[str, Any]], list[str]]:
+def fix_modalities(
+    chosen: Sequence[str], votes: Mapping[str, float], catalog: Catalog, resources: Resources
+) -> tuple[list[str], list[str]]:
+    """Swap a tool whose media input nothing can supply for a voted sibling that fits.
+
+    "Transcribe it" after "my video example.mp4" cues Audio-to-Text, but only a video exists:
+    the sibling with the same output and a suppliable input (Video-to-Text) is meant. Text and
+    URLs count as always suppliable (the request itself is text).
+    """
+    notes: list[str] = []
+    out = list(dict.fromkeys(chosen))
+    for index, name in enumerate(list(out)):
+        media = [t for t in catalog.tools[name].inputs if t not in {"text", "url"}]
+        supplied = set(resources.by_type) | {catalog.tools[o].output for o in out if o != name}
+        if not media or any(t in supplied for t in media):
+            continue
+        output = catalog.tools[name].output
+        siblings = [
+            t.name
+            for t in catalog.tools.values()
+            if t.name not in out
+            and t.output == output
+            and votes.get(t.name, 0.0) > 0
+            and all(i in supplied or i in {"text", "url"} for i in t.inputs)
+        ]
+        if siblings:
+            best = max(siblings, key=lambda t: votes.get(t, 0.0))
+            out[index] = best
+            notes.append(f"{name} -> {best}: no {'/'.join(media)} to feed it")
+    return out, notes
+
+
+def repair(
+    nodes: Iterable[Mapping[str, Any]], catalog: Catalog, resources: Resources
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Make a proposed plan valid: known tools only, references rebuilt from types.
 
     Returns the repaired nodes and what was changed. The order proposed is kept; duplicates
@@ -157,8 +213,9 @@ def repair(nodes: Iterable[Mapping[str, Any]], catalog: Catalog,
     return rebuilt, notes
 
 
-def link_weights(plans: Iterable[tuple[Sequence[str], set[tuple[str, str]]]]) -> dict[
-        tuple[str, str], float]:
+def link_weights(
+    plans: Iterable[tuple[Sequence[str], set[tuple[str, str]]]],
+) -> dict[tuple[str, str], float]:
     """P(a feeds b | a and b in the same plan), smoothed, from past plans."""
     together: Counter[tuple[str, str]] = Counter()
     fed: Counter[tuple[str, str]] = Counter()

@@ -14,10 +14,20 @@ from benchmarks.taskbench.scoring import (
 )
 
 TOOLS = ToolTable(
-    names=("Image-to-Text", "Text Summarizer", "Text-to-Image", "Video Speed Changer",
-           "Image Search"),
-    output_type={"Image-to-Text": "text", "Text Summarizer": "text", "Text-to-Image": "image",
-                 "Video Speed Changer": "video", "Image Search": "Image"},
+    names=(
+        "Image-to-Text",
+        "Text Summarizer",
+        "Text-to-Image",
+        "Video Speed Changer",
+        "Image Search",
+    ),
+    output_type={
+        "Image-to-Text": "text",
+        "Text Summarizer": "text",
+        "Text-to-Image": "image",
+        "Video Speed Changer": "video",
+        "Image Search": "Image",
+    },
 )
 
 
@@ -44,10 +54,14 @@ def test_indel_ratio_matches_levenshtein_ratio() -> None:
 
 
 def test_one_chain_sample_by_hand() -> None:
-    gold = {"id": "a", "type": "chain", "task_nodes": [
-        node("Image-to-Text", "example.jpg"),
-        node("Text Summarizer", "<node-0>"),
-    ]}
+    gold = {
+        "id": "a",
+        "type": "chain",
+        "task_nodes": [
+            node("Image-to-Text", "example.jpg"),
+            node("Text Summarizer", "<node-0>"),
+        ],
+    }
     pred = [
         node("Image-to-Text", "example.png"),
         node("Text Summarizer", "<node-0>"),
@@ -74,10 +88,12 @@ def test_one_chain_sample_by_hand() -> None:
 
 
 def test_links_come_from_references_not_task_links() -> None:
-    gold = {"id": "b", "type": "chain",
-            "task_links": [{"source": "Image-to-Text", "target": "Text Summarizer"}],
-            "task_nodes": [node("Image-to-Text", "example.jpg"),
-                           node("Text Summarizer", "<node0>")]}  # no dash: not a reference
+    gold = {
+        "id": "b",
+        "type": "chain",
+        "task_links": [{"source": "Image-to-Text", "target": "Text Summarizer"}],
+        "task_nodes": [node("Image-to-Text", "example.jpg"), node("Text Summarizer", "<node0>")],
+    }  # no dash: not a reference
     s = Scores()
     assert score_sample(gold, gold["task_nodes"], TOOLS, s)
     # no links on either side -> the link counts stay empty, F1 reported as 0
@@ -87,8 +103,11 @@ def test_links_come_from_references_not_task_links() -> None:
 
 
 def test_self_reference_is_dropped_and_output_type_is_the_sources_first_type() -> None:
-    gold = {"id": "c", "type": "chain", "task_nodes": [
-        node("Image Search", "cats"), node("Image-to-Text", "<node-0>", "<node-1>")]}
+    gold = {
+        "id": "c",
+        "type": "chain",
+        "task_nodes": [node("Image Search", "cats"), node("Image-to-Text", "<node-0>", "<node-1>")],
+    }
     s = Scores()
     assert score_sample(gold, [node("Image Search", "cats")], TOOLS, s)
     # gold strings: ISearch-text, I2T-Image (capital I from tool_desc; self ref dropped)
@@ -97,8 +116,11 @@ def test_self_reference_is_dropped_and_output_type_is_the_sources_first_type() -
 
 
 def test_non_string_argument_repeats_the_previous_pair() -> None:
-    gold = {"id": "d", "type": "single",
-            "task_nodes": [node("Video Speed Changer", "example.mp4", 2)]}
+    gold = {
+        "id": "d",
+        "type": "single",
+        "task_nodes": [node("Video Speed Changer", "example.mp4", 2)],
+    }
     s = Scores()
     assert score_sample(gold, [node("Video Speed Changer", "example.mp4")], TOOLS, s)
     # the 2 fails to convert; the previous pair (video, example.mp4) is appended again,
@@ -115,8 +137,11 @@ def test_non_string_first_argument_skips_the_sample() -> None:
 
 def test_dict_and_string_arguments() -> None:
     # a dict argument list: iterating a dict gives its keys (upstream iterates it as is)
-    gold = {"id": "f", "type": "single",
-            "task_nodes": [{"task": "Text Summarizer", "arguments": ["x", {"k": "hello"}]}]}
+    gold = {
+        "id": "f",
+        "type": "single",
+        "task_nodes": [{"task": "Text Summarizer", "arguments": ["x", {"k": "hello"}]}],
+    }
     s = Scores()
     assert score_sample(gold, [node("Text Summarizer", "x", "hello")], TOOLS, s)
     # {"k": "hello"} -> its first value "hello": both sides {Sum-text-x, Sum-text-hello}
@@ -126,12 +151,17 @@ def test_dict_and_string_arguments() -> None:
 def test_scores_by_type_and_only_predicted_ids() -> None:
     records = [
         {"id": "1", "type": "single", "task_nodes": [node("Text-to-Image", "a cat")]},
-        {"id": "2", "type": "chain", "task_nodes": [node("Image-to-Text", "a.jpg"),
-                                                     node("Text Summarizer", "<node-0>")]},
+        {
+            "id": "2",
+            "type": "chain",
+            "task_nodes": [node("Image-to-Text", "a.jpg"), node("Text Summarizer", "<node-0>")],
+        },
         {"id": "3", "type": "dag", "task_nodes": [node("Image Search", "dogs")]},
     ]
-    preds = {"1": [node("Text-to-Image", "a cat")],
-             "2": [node("Image-to-Text", "a.jpg")]}  # "3" has no prediction: not scored
+    preds = {
+        "1": [node("Text-to-Image", "a cat")],
+        "2": [node("Image-to-Text", "a.jpg")],
+    }  # "3" has no prediction: not scored
     out = score(records, preds, TOOLS)
     assert out["overall"]["samples"] == 2 and out["dag"]["samples"] == 0
     # overall nodes: TP 2 (T2I, I2T), FN 1 (Sum) -> 4/5 = 80
