@@ -80,10 +80,12 @@ CUES: dict[str, list[str]] = {
         r"transcri\w*\b[^.?!]{0,40}\b(audio|speech|recording|podcast|voice|lecture|interview|song|\.wav|\.mp3)",
         r"(audio|speech|voice|recording)\b[^.?!]{0,20}\b(to|into) text",
         r"speech recognition",
+        r"transcri",  # which medium is settled by types (structure.drop_unfed)
     ],
     "Video-to-Text": [
         r"transcri\w*\b[^.?!]{0,40}\b(video|\.mp4|clip|movie)",
         r"(video)\b[^.?!]{0,20}\b(to|into) text",
+        r"transcri",
     ],
     "Audio Noise Reduction": [
         r"noise",

@@ -29,7 +29,9 @@ from benchmarks.taskbench.data import Catalog, gold_links, gold_tools
 from benchmarks.taskbench.retrieval import ExampleStore
 from benchmarks.taskbench.structure import (
     Resources,
+    bridge_urls,
     build_nodes,
+    drop_unfed,
     extract_resources,
     fix_modalities,
     link_weights,
@@ -76,6 +78,8 @@ class PlannerConfig:
     max_nodes: int = 8
     max_tokens: int = 160
     example_chars: int = 300
+    bridge_urls: bool = True
+    drop_unfed: bool = True
     fix_modalities: bool = False  # measured neutral (n-F1 73.1 either way); kept for reuse
 
 
@@ -139,11 +143,19 @@ class TaskBenchPlanner:
         if not chosen:
             chosen = ranked[:1]
             result.notes.append("no tool passed the threshold: kept the best voted one")
+        if cfg.drop_unfed:
+            chosen, notes = drop_unfed(chosen, self.catalog, resources)
+            result.notes.extend(notes)
         if cfg.fix_modalities:
             chosen, notes = fix_modalities(chosen, votes, self.catalog, resources)
             result.notes.extend(notes)
+        added: dict[str, int] = {}
+        if cfg.bridge_urls:
+            chosen, added = bridge_urls(chosen, self.catalog, instruction, resources)
         fallback_pos = {t: 10**6 + i for i, t in enumerate(result.llm_tools)}
-        order = order_tools(chosen, {**fallback_pos, **positions}, self.pair_weight, self.catalog)
+        order = order_tools(
+            chosen, {**fallback_pos, **positions, **added}, self.pair_weight, self.catalog
+        )
         result.nodes = build_nodes(order, self.catalog, resources)
         return result
 

@@ -102,6 +102,7 @@ def run_taskbench(
     started = time.perf_counter()
     predictions: dict[str, list[dict[str, Any]]] = {}
     methods: dict[str, int] = {}
+    proposals: dict[str, list[str]] = {}
     for store_records, targets in plan_sets:
         store = ExampleStore(store_records, embedding) if retrieval else None
         planner = TaskBenchPlanner(
@@ -110,6 +111,8 @@ def run_taskbench(
         for record in targets:
             result = planner.plan(record["instruction"])
             predictions[record["id"]] = result.nodes
+            if result.decision is not None:
+                proposals[record["id"]] = result.llm_tools
             key = result.decision.method if result.decision else "no-llm"
             methods[key] = methods.get(key, 0) + 1
     seconds = time.perf_counter() - started
@@ -130,6 +133,7 @@ def run_taskbench(
         "figures": figures,
         "llm_calls": USAGE.calls - calls_before,
         "decisions": methods,
+        "llm_proposals": proposals,
         "seconds": round(seconds, 1),
         "seconds_per_record": round(seconds / max(len(records), 1), 3),
         "machine": {

@@ -190,6 +190,69 @@ def fix_modalities(
     return out, notes
 
 
+def bridge_urls(
+    chosen: Sequence[str], catalog: Catalog, text: str, resources: Resources
+) -> tuple[list[str], dict[str, int]]:
+    """Add the downloader a user's URL needs when no chosen tool takes a URL.
+
+    A URL that is not inside quoted text must be fetched before anything can use it; which
+    downloader follows from the URL's extension (an image URL -> the tool whose only input is
+    a URL and whose output is an image; no media extension -> text). Returns the tools and
+    the positions of added tools (the URL's offset, so they order first).
+    """
+    out = list(dict.fromkeys(chosen))
+    if any("url" in catalog.tools[t].inputs for t in out):
+        return out, {}
+    quoted = " ".join(resources.by_type.get("text", []))
+    added: dict[str, int] = {}
+    for url in resources.by_type.get("url", []):
+        if url in quoted:
+            continue
+        kind = content_type(url)
+        fetchers = [
+            t.name for t in catalog.tools.values() if t.inputs == ("url",) and t.output == kind
+        ]
+        if fetchers and fetchers[0] not in out:
+            out.insert(0, fetchers[0])
+            added[fetchers[0]] = max(text.find(url), 0)
+        break  # one URL, one downloader: more is guessing
+    return out, added
+
+
+def _media(catalog: Catalog, name: str) -> list[str]:
+    return [t for t in catalog.tools[name].inputs if t not in {"text", "url"}]
+
+
+def drop_unfed(
+    chosen: Sequence[str], catalog: Catalog, resources: Resources
+) -> tuple[list[str], list[str]]:
+    """Drop a tool nothing can feed when a chosen sibling with the same output can be fed.
+
+    "Transcribe" cues both Audio-to-Text and Video-to-Text; with only a video in the request
+    (and no tool producing audio) the audio variant cannot run, the video one can.
+    """
+    out = list(dict.fromkeys(chosen))
+
+    def fed(name: str) -> bool:
+        media = _media(catalog, name)
+        supplied = set(resources.by_type) | {catalog.tools[o].output for o in out if o != name}
+        return not media or any(t in supplied for t in media)
+
+    notes: list[str] = []
+    for name in list(out):
+        if fed(name):
+            continue
+        output = catalog.tools[name].output
+        # a sibling converts another medium into the same output (Audio- vs Video-to-Text)
+        if any(
+            o != name and catalog.tools[o].output == output and _media(catalog, o) and fed(o)
+            for o in out
+        ):
+            out.remove(name)
+            notes.append(f"dropped {name}: nothing supplies its input")
+    return out, notes
+
+
 def repair(
     nodes: Iterable[Mapping[str, Any]], catalog: Catalog, resources: Resources
 ) -> tuple[list[dict[str, Any]], list[str]]:

@@ -25,6 +25,7 @@ TOOLS = [
     ("Text-to-Audio", "Generates audio from text.", ["text"], ["audio"]),
     ("Image Colorizer", "Adds color to a black and white image.", ["image"], ["image"]),
     ("Image Stitcher", "Stitches two images.", ["image", "image"], ["image"]),
+    ("Audio-to-Text", "Transcribes speech from an audio file.", ["audio"], ["text"]),
 ]
 LINKS = [
     ("Image Downloader", "Image-to-Text"),
@@ -225,3 +226,40 @@ def test_bad_jsonl_line_names_the_line(tmp_path: Path) -> None:
     bad.write_text('{"id": 1, "instruction": "x"}\nnot json\n')
     with pytest.raises(ValueError, match="bad.jsonl:2"):
         load_records(bad)
+
+
+def test_a_bare_url_gets_its_downloader_first(data: Path) -> None:
+    from benchmarks.taskbench.structure import bridge_urls
+
+    catalog = Catalog.load()
+    text = "Summarize the text in the picture at https://x.org/p.jpg"
+    tools, added = bridge_urls(["Image-to-Text"], catalog, text, extract_resources(text))
+    assert tools == ["Image Downloader", "Image-to-Text"]
+    assert added == {"Image Downloader": text.index("https://")}
+    # a URL inside quoted text is content, not something to fetch
+    quoted = "Summarize 'see https://x.org/p.jpg today'"
+    tools, added = bridge_urls(["Text Summarizer"], catalog, quoted, extract_resources(quoted))
+    assert tools == ["Text Summarizer"] and added == {}
+
+
+def test_drop_unfed_keeps_the_sibling_whose_input_exists(data: Path) -> None:
+    from benchmarks.taskbench.structure import drop_unfed
+
+    catalog = Catalog.load()
+    # "transcribe" cued both; only an audio file exists: the image variant goes
+    tools, notes = drop_unfed(
+        ["Image-to-Text", "Audio-to-Text"], catalog, extract_resources("talk.wav")
+    )
+    assert tools == ["Audio-to-Text"] and "Image-to-Text" in notes[0]
+    # an image produced by another chosen tool feeds it: nothing dropped
+    tools, notes = drop_unfed(
+        ["Image Downloader", "Image-to-Text", "Audio-to-Text"],
+        catalog,
+        extract_resources("talk.wav https://x.org"),
+    )
+    assert len(tools) == 3 and notes == []
+    # a plain text tool is no sibling of Image-to-Text: nothing dropped without a medium twin
+    tools, notes = drop_unfed(
+        ["Image-to-Text", "Text Summarizer"], catalog, extract_resources("no files")
+    )
+    assert tools == ["Image-to-Text", "Text Summarizer"] and notes == []
