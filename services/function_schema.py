@@ -120,13 +120,13 @@ def mentioned_spans(text: str, max_words: int = 6) -> list[str]:
     spans: list[str] = []
     for match in _QUOTED.finditer(text):
         spans.append(next(g for g in match.groups() if g))
-    words = [w.strip(_EDGE) for w in _TOKEN.findall(text)]
-    words = [w for w in words if w]
+    # Spans keep the text between their words ("San Francisco, CA"), edges stripped.
+    tokens = [m for m in _TOKEN.finditer(text) if m.group(0).strip(_EDGE)]
     for size in range(1, max_words + 1):
-        for start in range(0, len(words) - size + 1):
-            spans.append(" ".join(words[start : start + size]))
-    seen: set[str] = set()
-    return [s for s in spans if s and len(s) <= MAX_STRING and not (s in seen or seen.add(s))]
+        for start in range(0, len(tokens) - size + 1):
+            first, last = tokens[start], tokens[start + size - 1]
+            spans.append(text[first.start() : last.end()].strip(_EDGE + " "))
+    return [s for s in dict.fromkeys(spans) if s and len(s) <= MAX_STRING]
 
 
 def ground(schema: dict[str, Any], text: str) -> dict[str, Any]:
@@ -140,9 +140,7 @@ def ground(schema: dict[str, Any], text: str) -> dict[str, Any]:
     return _ground(schema, numbers, spans)
 
 
-def _ground(
-    node: dict[str, Any], numbers: list[int | float], spans: list[str]
-) -> dict[str, Any]:
+def _ground(node: dict[str, Any], numbers: list[int | float], spans: list[str]) -> dict[str, Any]:
     if "enum" in node:
         return node
     kind = node.get("type")

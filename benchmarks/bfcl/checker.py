@@ -100,9 +100,7 @@ def _value_ok(value: Any, accepted: list[Any], variable: bool) -> bool:
                     return True
             return False
         normal = [_norm_value(v) for v in value]
-        return any(
-            isinstance(a, list) and [_norm_value(v) for v in a] == normal for a in accepted
-        )
+        return any(isinstance(a, list) and [_norm_value(v) for v in a] == normal for a in accepted)
     return value in accepted
 
 
