@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, machine
+from benchmarks.common import RESULTS_DIR, machine, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "docs" / "benchmarks.md"
@@ -44,7 +44,7 @@ def _module(name: str, **kwargs: Any) -> Callable[[int | None], dict[str, Any]]:
     def run(limit: int | None) -> dict[str, Any]:
         module = importlib.import_module(f"benchmarks.{name}")
         result = dict(module.measure(**kwargs))
-        (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+        write_result(name, result)
         return result
 
     return run
@@ -99,7 +99,8 @@ def update_report(sections: dict[str, str], report: Path = REPORT) -> None:
     info = machine()
     header = (
         f"Last run: {info['date']} on {info['platform']}, {info['cpus']} CPUs, Python "
-        f"{info['python']}, OMP_NUM_THREADS={info['omp_num_threads']}; "
+        f"{info['python']}, OMP_NUM_THREADS={info['omp_num_threads']}, load average "
+        f"{info['load_avg_1m']} (shared cores: timings are upper bounds); "
         + ", ".join(f"{k} {v}" for k, v in info["versions"].items())
         + "."
     )

@@ -66,6 +66,8 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        # The cores are shared: the load at the start says how far to trust the timings.
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "versions": versions,
     }
 

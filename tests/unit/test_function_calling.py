@@ -160,3 +160,18 @@ def test_clauses_split_what_the_request_asks() -> None:
     parts = clauses("Find the sum of 3 and 5. Also find the product of primes.")
     assert len(parts) == 2 and "product" in parts[1] and "sum" in parts[0]
     assert clauses("Weather in Oslo") == ["Weather in Oslo"]
+
+
+def test_a_repeated_call_must_bring_a_new_value() -> None:
+    def script(calls: list[dict[str, Any]]) -> FakeChatModel:
+        return FakeChatModel(scripts={"FunctionCalls": {"calls": calls}})
+
+    first = {"name": "weather", "arguments": {"city": "Oslo", "days": 3}}
+    reshuffled = {"name": "weather", "arguments": {"city": "Oslo", "days": 3, "metric": True}}
+    another = {"name": "weather", "arguments": {"city": "Bergen", "days": 3}}
+    ask = [{"role": "user", "content": "Weather in Oslo and Bergen for 3 days"}]
+    calls, _ = call_functions([WEATHER], ask, model=script([first, reshuffled, another]))
+    assert calls == [
+        {"weather": {"city": "Oslo", "days": 3}},
+        {"weather": {"city": "Bergen", "days": 3}},
+    ]
