@@ -164,9 +164,27 @@ def clean_calls(
             if k in props and (k in required or not _empty(v))
         }
         call = {fn["name"]: fixed}
-        if call not in out:  # a small model repeats itself; a duplicate call is never wanted
-            out.append(call)
+        if call in out:  # a small model repeats itself; a duplicate call is never wanted
+            continue
+        earlier = [c[fn["name"]] for c in out if fn["name"] in c]
+        if earlier and _values(fixed) <= set().union(*(_values(a) for a in earlier)):
+            # Another call to the same function is only meaningful about something new (the
+            # second city, the other number); one that reshuffles values already used is the
+            # small model's repetition, not a second task.
+            continue
+        out.append(call)
     return out[:max_calls]
+
+
+def _values(args: Any) -> set[str]:
+    """The scalar values of some arguments, normalised (booleans do not count as content)."""
+    if isinstance(args, dict):
+        return set().union(*(_values(v) for v in args.values())) if args else set()
+    if isinstance(args, list):
+        return set().union(*(_values(v) for v in args)) if args else set()
+    if isinstance(args, bool) or args is None:
+        return set()
+    return {str(args).strip().lower()}
 
 
 def _function_text(fn: dict[str, Any]) -> str:
@@ -298,6 +316,13 @@ def call_functions(
             seconds=time.perf_counter() - started,
         )
     return clean_calls(value.calls, offered, max_calls), decision
+
+
+def functions_from_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:
+    """OpenAI-style definitions of LangChain tools (e.g. the registry's ``StructuredTool``s)."""
+    from langchain_core.utils.function_calling import convert_to_openai_function
+
+    return [convert_to_openai_function(t) for t in tools]
 
 
 def dumps_calls(calls: Sequence[Call]) -> str:

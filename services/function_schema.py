@@ -61,6 +61,13 @@ def to_json_schema(node: dict[str, Any]) -> dict[str, Any]:
     Descriptions are dropped (the prompt carries them; the grammar ignores them); strings and
     arrays get length bounds so a small model cannot run away.
     """
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list) and "type" not in node:
+        # pydantic writes Optional[X] as anyOf [X, null]: an omitted argument says "none".
+        concrete = [o for o in options if isinstance(o, dict) and o.get("type") != "null"]
+        if len(concrete) == 1:
+            return to_json_schema(concrete[0])
+        return {"anyOf": [to_json_schema(o) for o in concrete]}
     kind = json_type(node.get("type"))
     out: dict[str, Any] = {}
     if "enum" in node and isinstance(node["enum"], list) and node["enum"]:

@@ -175,3 +175,30 @@ def test_a_repeated_call_must_bring_a_new_value() -> None:
         {"weather": {"city": "Oslo", "days": 3}},
         {"weather": {"city": "Bergen", "days": 3}},
     ]
+
+
+def test_langchain_tools_become_callable_functions() -> None:
+    from langchain_core.tools import tool
+
+    from services.function_calling import functions_from_tools
+
+    @tool
+    def make_image(prompt: str, steps: int = 20, seed: int | None = None) -> str:
+        """Draw an image.
+
+        Args:
+            prompt: what to draw.
+            steps: sampling steps.
+            seed: random seed.
+        """
+        return prompt
+
+    (definition,) = functions_from_tools([make_image])
+    schema = to_json_schema(definition["parameters"])
+    assert definition["name"] == "make_image" and schema["required"] == ["prompt"]
+    assert schema["properties"]["seed"] == {"type": "integer"}
+    fake = FakeChatModel(
+        scripts={"FunctionCalls": {"calls": [{"name": "make_image", "arguments": {"prompt": "a"}}]}}
+    )
+    ask = [{"role": "user", "content": "draw a cat"}]
+    assert call_functions([definition], ask, model=fake)[0] == [{"make_image": {"prompt": "a"}}]
