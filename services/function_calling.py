@@ -253,7 +253,7 @@ def call_functions(
     max_calls: int = 4,
     ground_values: bool = True,
     similarity: Similarity | None = None,
-    threshold: float = 0.2,
+    threshold: float = 0.3,
     node: str = "function_calling",
     max_tokens: int = 256,
 ) -> tuple[list[Call], Decision]:

@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "bfcl.json"
 CATEGORIES = ["simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance"]
 # The relevance cut-off for MiniLM cosine similarity between the request and a function's name
 # and description (one global number, chosen on the development split; see docs/benchmarks.md).
-THRESHOLD = 0.2
+THRESHOLD = 0.3
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -106,6 +106,7 @@ def run_bfcl(
     model: str = "embedded",
     select: bool = True,
     ground_values: bool = True,
+    threshold: float = THRESHOLD,
     files: list[tuple[str, Path, Path | None]] | None = None,
     write: bool = True,
     out: Path = RESULTS,
@@ -119,7 +120,15 @@ def run_bfcl(
 
             stack.enter_context(override_models(FakeChatModel()))
         rows = [
-            evaluate_file(c, q, a, limit=limit, select=select, ground_values=ground_values)
+            evaluate_file(
+                c,
+                q,
+                a,
+                limit=limit,
+                select=select,
+                ground_values=ground_values,
+                threshold=threshold,
+            )
             for c, q, a in jobs
         ]
     result = {
@@ -128,7 +137,7 @@ def run_bfcl(
         "limit": limit,
         "select": select,
         "ground_values": ground_values,
-        "threshold": THRESHOLD,
+        "threshold": threshold,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "categories": rows,
         "markdown": markdown(rows),
@@ -176,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="embedded", choices=["embedded", "fake"])
     parser.add_argument("--no-select", action="store_true", help="no similarity selection")
     parser.add_argument("--no-ground", action="store_true", help="no value grounding")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD, help="relevance cut-off")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(argv)
     files = None
@@ -189,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model,
         select=not args.no_select,
         ground_values=not args.no_ground,
+        threshold=args.threshold,
         files=files,
         out=args.out,
     )
