@@ -96,6 +96,15 @@ def agent_context() -> Any:
         return None
 
 
+def isolate_outputs(folder: Path) -> None:
+    """Send the agent's outputs and data (checkpoints, knowledge) into ``folder``."""
+    from configs.settings import get_settings
+
+    os.environ["ANIMAGENT_OUTPUTS_DIR"] = str(folder / "outputs")
+    os.environ["ANIMAGENT_DATA_DIR"] = str(folder / "data")
+    get_settings.cache_clear()  # settings are loaded once; the new folders must take effect
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     """Write ``benchmarks/results/<name>.json``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

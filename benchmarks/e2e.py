@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import tempfile
 import time
 import uuid
@@ -24,6 +23,7 @@ from benchmarks.common import (
     agent_builder,
     agent_context,
     agent_input,
+    isolate_outputs,
     machine,
     peak_rss_mb,
     stats,
@@ -72,8 +72,7 @@ def measure(runs: int = 3, fake_only: bool = False) -> dict[str, Any]:
         return result
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.setdefault("ANIMAGENT_OUTPUTS_DIR", str(Path(tmp) / "outputs"))
-        os.environ.setdefault("ANIMAGENT_DATA_DIR", str(Path(tmp) / "data"))
+        isolate_outputs(Path(tmp))
         for model in ["fake"] if fake_only else ["fake", "embedded"]:
             samples = [run_once(build, fake=model == "fake") for _ in range(runs)]
             rows.append(

@@ -27,6 +27,7 @@ from benchmarks.common import (
     agent_builder,
     agent_context,
     agent_input,
+    isolate_outputs,
     machine,
     ms,
     repeat,
@@ -118,8 +119,7 @@ def measure(
             from services.fake_llm import FakeChatModel
             from services.llm import override_models
 
-            os.environ.setdefault("ANIMAGENT_OUTPUTS_DIR", str(Path(tmp) / "outputs"))
-            os.environ.setdefault("ANIMAGENT_DATA_DIR", str(Path(tmp) / "data"))
+            isolate_outputs(Path(tmp))
             stack.enter_context(override_models(FakeChatModel()))
             context = agent_context()
             agent_steps = count_steps(build(None), agent_input(), context)

@@ -30,6 +30,7 @@ from benchmarks.common import (
     agent_builder,
     agent_context,
     agent_input,
+    isolate_outputs,
     machine,
     peak_rss_mb,
     stats,
@@ -229,8 +230,7 @@ def measure(
     rows: list[dict[str, Any]] = []
     build, payload, context, graph_kind = _graph_and_input()
     with tempfile.TemporaryDirectory() as tmp, override_models(FakeChatModel()):
-        os.environ.setdefault("ANIMAGENT_OUTPUTS_DIR", str(Path(tmp) / "outputs"))
-        os.environ.setdefault("ANIMAGENT_DATA_DIR", str(Path(tmp) / "data"))
+        isolate_outputs(Path(tmp))
         graph = build(InMemorySaver())
         for level in levels:
             runs = max(runs_per_level, level)
