@@ -1,0 +1,118 @@
+"""Helpers every benchmark shares: timing statistics, machine facts, the agent graph if built."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEMO_REQUEST = "Create a short scene where Luca and Alberto talk on the beach at sunset"
+
+
+def stats(samples: list[float]) -> dict[str, float]:
+    """Median, IQR, p95, min and count of ``samples`` (seconds)."""
+    ordered = sorted(samples)
+    if len(ordered) < 2:
+        value = ordered[0] if ordered else 0.0
+        return {"median": value, "iqr": 0.0, "p95": value, "min": value, "n": len(ordered)}
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "median": statistics.median(ordered),
+        "iqr": q[74] - q[24],
+        "p95": q[94],
+        "min": ordered[0],
+        "n": len(ordered),
+    }
+
+
+def repeat(fn: Callable[[], Any], *, warmup: int, runs: int) -> list[float]:
+    """Time ``fn`` ``runs`` times after ``warmup`` untimed calls (pyperf's shape, simplified)."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    versions = {}
+    for name in ("langgraph", "langchain_core", "xllamacpp", "pydantic"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name.replace("_", "-"))
+        except Exception:  # a missing package is reported, not fatal
+            versions[name] = "not installed"
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        # The cores are shared: the load at the start says how far to trust the timings.
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "versions": versions,
+    }
+
+
+def agent_builder() -> Callable[..., Any] | None:
+    """``graph.builder.build_graph`` when the agent graph exists, else None."""
+    try:
+        module = importlib.import_module("graph.builder")
+    except ImportError:
+        return None
+    return getattr(module, "build_graph", None)
+
+
+def agent_input() -> dict[str, Any]:
+    """The demo request as the agent's input state."""
+    return {"request": DEMO_REQUEST}
+
+
+def agent_context() -> Any:
+    """A per-run Context that never stops to ask (benchmarks have no person to answer)."""
+    try:
+        from state.context import Context
+
+        return Context(proceed_on_guess=True)
+    except Exception:  # an older state module: run without a context
+        return None
+
+
+def isolate_outputs(folder: Path) -> None:
+    """Send the agent's outputs and data (checkpoints, knowledge) into ``folder``."""
+    from configs.settings import get_settings
+
+    os.environ["ANIMAGENT_OUTPUTS_DIR"] = str(folder / "outputs")
+    os.environ["ANIMAGENT_DATA_DIR"] = str(folder / "data")
+    get_settings.cache_clear()  # settings are loaded once; the new folders must take effect
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """Write ``benchmarks/results/<name>.json``."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    return path
+
+
+def ms(seconds: float) -> str:
+    """Seconds as a short millisecond figure."""
+    return f"{seconds * 1000:.2f}"
