@@ -27,6 +27,7 @@ from benchmarks.common import (
     agent_builder,
     agent_context,
     agent_input,
+    instant_tools,
     isolate_outputs,
     machine,
     ms,
@@ -120,7 +121,13 @@ def measure(
             from services.llm import override_models
 
             isolate_outputs(Path(tmp))
+            # Framework overhead only: no knowledge base (its latency is benchmarked on its own)
+            os.environ["ANIMAGENT_KNOWLEDGE__ENABLED"] = "false"
+            from configs.settings import get_settings
+
+            get_settings.cache_clear()
             stack.enter_context(override_models(FakeChatModel()))
+            stack.enter_context(instant_tools())
             context = agent_context()
             agent_steps = count_steps(build(None), agent_input(), context)
         steps = nodes or agent_steps or DEFAULT_NODES

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import graphlib
 import importlib
+from functools import lru_cache
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -45,7 +46,9 @@ def choose_strategy(ctx: Context, intent: Intent, request: str, replans: int) ->
     return "plan_execute"
 
 
-def _draft_schema(tools: list[str], max_steps: int, reasoning: bool) -> type[BaseModel]:
+@lru_cache(maxsize=64)
+def _draft_schema(tools: tuple[str, ...], max_steps: int, reasoning: bool) -> type[BaseModel]:
+    """The draft schema for these tools (cached: building a model class costs milliseconds)."""
     tool_names: Any = Literal[tuple(tools)]
     step: Any = create_model(
         "StepDraft",
@@ -92,7 +95,7 @@ def _draft(
     """One drafted plan, validated; a rejected draft becomes the template plan."""
     registry = check.registry
     reasoning = strategy == "cot"
-    schema = _draft_schema(names, min(ctx.max_steps, 6), reasoning)
+    schema = _draft_schema(tuple(names), min(ctx.max_steps, 6), reasoning)
     brief = state.get("brief")
     lessons = [r.lesson for r in state.get("reflections") or []][-3:]
     user = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from langchain_core.tools import InjectedToolArg
@@ -24,7 +25,8 @@ WRITER_PROMPT = (
 SAMPLING = {"frequency_penalty": 0.8, "presence_penalty": 0.4}
 
 
-def _dialogue_schema(characters: list[str], n_lines: int) -> type[BaseModel]:
+@lru_cache(maxsize=64)
+def _dialogue_schema(characters: tuple[str, ...], n_lines: int) -> type[BaseModel]:
     speaker: Any = Literal[tuple(characters)]
     line: Any = create_model(
         "Line",
@@ -76,7 +78,7 @@ def write_dialogue(
     assert ctx is not None
     cast = [c.strip() for c in characters if c.strip()][:5] or ["Narrator"]
     n_lines = max(2, min(12, n_lines))
-    schema = _dialogue_schema(cast, n_lines)
+    schema = _dialogue_schema(tuple(cast), n_lines)
     brief = f"\nStudio notes:\n{ctx.brief}" if ctx.brief else ""
     user = (
         f"Characters: {', '.join(cast)}\nSetting: {setting or 'unspecified'}\n"
