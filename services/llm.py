@@ -85,6 +85,8 @@ def model_requests_allowed() -> bool:
 def override_models(model: BaseChatModel) -> Iterator[BaseChatModel]:
     """Use ``model`` for every role while the block runs (tests, benchmarks)."""
     global _OVERRIDE
+    if not model.callbacks:  # fakes are counted like real models (calls per run in reports)
+        model.callbacks = [_COUNTER]
     previous, _OVERRIDE = _OVERRIDE, model
     try:
         yield model
