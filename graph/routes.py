@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from nodes.common import context_of
-from nodes.plan_rules import DELIVERABLE_TOOL, REF
+from nodes.plan_rules import DELIVERABLE_TOOL, NO_CHANGE, map_references
 from services.gpu import get_residency
 from state import Context, State, Step, StepTask
 from tools.registry import default_registry
@@ -27,18 +27,16 @@ def route_after_understand(
 
 
 def _resolve(value: Any, state: State) -> Any:
+    """``value`` with references to finished steps replaced by their outputs."""
     results = state.get("results") or {}
-    if isinstance(value, str):
-        match = REF.match(value.strip())
-        if match and match.group(1) in results:
-            output = results[match.group(1)].output
-            return output.get(match.group(2)) if match.group(2) else output
-        return value
-    if isinstance(value, list):
-        return [_resolve(v, state) for v in value]
-    if isinstance(value, dict):
-        return {k: _resolve(v, state) for k, v in value.items()}
-    return value
+
+    def output(step: str, field: str | None) -> Any:
+        if step not in results:
+            return NO_CHANGE
+        data = results[step].output
+        return data.get(field) if field else data
+
+    return map_references(value, output)
 
 
 def _final(step_id: str, state: State) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import graphlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -246,17 +247,34 @@ class PlanCheck:
         return merge_replan(steps, template, {s.id for s in steps}, version=1)
 
 
-def _rewrite(value: Any, mapping: dict[str, str]) -> Any:
+def map_references(value: Any, replace: Callable[[str, str | None], Any]) -> Any:
+    """``value`` with every ``$step.field`` string replaced by ``replace(step, field)``.
+
+    ``replace`` returns ``NO_CHANGE`` to keep a reference as it is.
+    """
     if isinstance(value, str):
         match = REF.match(value.strip())
-        if match and match.group(1) in mapping:
-            return f"${mapping[match.group(1)]}" + (f".{match.group(2)}" if match.group(2) else "")
+        if match:
+            new = replace(match.group(1), match.group(2))
+            return value if new is NO_CHANGE else new
         return value
     if isinstance(value, list):
-        return [_rewrite(v, mapping) for v in value]
+        return [map_references(v, replace) for v in value]
     if isinstance(value, dict):
-        return {k: _rewrite(v, mapping) for k, v in value.items()}
+        return {k: map_references(v, replace) for k, v in value.items()}
     return value
+
+
+NO_CHANGE = object()
+
+
+def _rewrite(value: Any, mapping: dict[str, str]) -> Any:
+    def rename(step: str, field: str | None) -> Any:
+        if step not in mapping:
+            return NO_CHANGE
+        return f"${mapping[step]}" + (f".{field}" if field else "")
+
+    return map_references(value, rename)
 
 
 def merge_replan(
