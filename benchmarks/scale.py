@@ -2,10 +2,12 @@
 
     python -m benchmarks.scale [--levels 1,4,16] [--runs-per-level N] [--no-server]
 
-The graph runs with the instant FakeChatModel, so the figures are the framework's and our
-nodes' own costs. It is the agent graph (graph.builder) when importable, else a small stand-in
-chain (said in the result). Reports runs/s, p50/p95 latency, errors (must be 0) and peak RSS.
-Writes benchmarks/results/scale.json.
+The graph runs with the instant FakeChatModel and instant tools (``common.instant_tools``), and
+the knowledge base off, so the figures are the framework's and our nodes' own costs, the same
+set-up as the overhead benchmark. It is the agent graph (graph.builder) when importable, else a
+small stand-in chain (said in the result). Reports runs/s, p50/p95 latency, errors (must be 0;
+an agent run that ends without its final report counts as one) and peak RSS. Writes
+benchmarks/results/scale.json.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import socket
@@ -30,6 +33,7 @@ from benchmarks.common import (
     agent_builder,
     agent_context,
     agent_input,
+    instant_tools,
     isolate_outputs,
     machine,
     peak_rss_mb,
@@ -42,10 +46,15 @@ STAND_IN_NODES = 9
 
 # The module `langgraph dev` loads: the fake model first, then the graph (agent or stand-in).
 SERVER_MODULE = """
+from benchmarks.common import instant_tools
 from services.fake_llm import FakeChatModel
 from services.llm import override_models
 
-override_models(FakeChatModel()).__enter__()  # for the server's whole life
+# Entered for the server's whole life. The context managers are generators: they must stay
+# referenced, or garbage collection closes them and their `finally` undoes the swap at once.
+_KEEP = [override_models(FakeChatModel()), instant_tools()]
+for _cm in _KEEP:
+    _cm.__enter__()
 {import_graph}
 """
 AGENT_IMPORT = "from graph.builder import graph"
@@ -61,6 +70,12 @@ def _graph_and_input() -> tuple[Callable[[Any], Any], dict[str, Any], Any, str]:
     from benchmarks.overhead import bare_graph
 
     return (lambda saver: bare_graph(STAND_IN_NODES, saver)), {"count": 0}, None, "stand-in"
+
+
+def _check_finished(result: Any, context: Any) -> None:
+    """An agent run (one with a context) must end with its final report, not at a question."""
+    if context is not None and not (isinstance(result, dict) and result.get("final")):
+        raise RuntimeError("the run ended without a final report")
 
 
 def _summary(latencies: list[float], errors: int, wall: float, runs: int) -> dict[str, Any]:
@@ -80,7 +95,8 @@ def python_threads(graph: Any, payload: Any, context: Any, level: int, runs: int
 
     def one() -> float:
         started = time.perf_counter()
-        graph.invoke(payload, {"configurable": {"thread_id": uuid.uuid4().hex}}, **kwargs)
+        result = graph.invoke(payload, {"configurable": {"thread_id": uuid.uuid4().hex}}, **kwargs)
+        _check_finished(result, context)
         return time.perf_counter() - started
 
     latencies, errors = [], 0
@@ -105,7 +121,7 @@ def python_asyncio(graph: Any, payload: Any, context: Any, level: int, runs: int
             async with gate:
                 started = time.perf_counter()
                 config = {"configurable": {"thread_id": uuid.uuid4().hex}}
-                await graph.ainvoke(payload, config, **kwargs)
+                _check_finished(await graph.ainvoke(payload, config, **kwargs), context)
                 return time.perf_counter() - started
 
         started = time.perf_counter()
@@ -159,6 +175,7 @@ def dev_server(jobs: int, import_graph: str) -> Iterator[tuple[str, int]]:
         "LANGSMITH_TRACING": "false",
         "ANIMAGENT_OUTPUTS_DIR": str(folder / "outputs"),
         "ANIMAGENT_DATA_DIR": str(folder / "data"),
+        "ANIMAGENT_KNOWLEDGE__ENABLED": "false",
     }
     cli = Path(sys.executable).with_name("langgraph")
     log = (folder / "server.log").open("wb")
@@ -191,8 +208,14 @@ def dev_server(jobs: int, import_graph: str) -> Iterator[tuple[str, int]]:
         log.close()
 
 
-def through_server(url: str, payload: Any, level: int, runs: int) -> dict[str, Any]:
-    """``runs`` stateless runs through the server's API, ``level`` in flight."""
+def through_server(
+    url: str, payload: Any, level: int, runs: int, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``runs`` runs through the server's API, ``level`` in flight.
+
+    A run counts as done only when it ends with no error and, for the agent graph (a
+    ``context`` is passed), with its final report: a run stopped at a question is an error here.
+    """
     from langgraph_sdk import get_client
 
     async def main() -> tuple[list[float], int, float]:
@@ -203,9 +226,13 @@ def through_server(url: str, payload: Any, level: int, runs: int) -> dict[str, A
             async with gate:
                 started = time.perf_counter()
                 thread = await client.threads.create()
-                result = await client.runs.wait(thread["thread_id"], "agent", input=payload)
+                result = await client.runs.wait(
+                    thread["thread_id"], "agent", input=payload, context=context
+                )
                 if isinstance(result, dict) and "__error__" in result:
                     raise RuntimeError(str(result["__error__"]))
+                if context is not None and not (isinstance(result, dict) and result.get("final")):
+                    raise RuntimeError("the run ended without a final report")
                 return time.perf_counter() - started
 
         started = time.perf_counter()
@@ -229,7 +256,12 @@ def measure(
 
     rows: list[dict[str, Any]] = []
     build, payload, context, graph_kind = _graph_and_input()
-    with tempfile.TemporaryDirectory() as tmp, override_models(FakeChatModel()):
+    os.environ["ANIMAGENT_KNOWLEDGE__ENABLED"] = "false"  # model-free: no embedding per run
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        override_models(FakeChatModel()),
+        instant_tools(),
+    ):
         isolate_outputs(Path(tmp))
         graph = build(InMemorySaver())
         for level in levels:
@@ -243,7 +275,10 @@ def measure(
         import_graph = AGENT_IMPORT if graph_kind == "agent" else STAND_IN_IMPORT
         for level in levels:
             with dev_server(level, import_graph) as (url, pid):
-                row = through_server(url, payload, level, max(runs_per_level, level))
+                server_context = dataclasses.asdict(context) if context is not None else None
+                row = through_server(
+                    url, payload, level, max(runs_per_level, level), server_context
+                )
                 rows.append({"mode": "langgraph dev", "concurrency": level, **row,
                              "peak_rss_mb": _peak_rss_tree_mb(pid)})  # fmt: skip
     return {
