@@ -1,8 +1,9 @@
 """evaluate: score each newly finished step attempt 0..1 against the goal.
 
 The score blends the tool's deterministic checks (files exist, durations plausible, every
-character speaks) with an LLM judge. A failed check caps the score below any sensible
-threshold, so a fluent judge can never pass a broken result.
+character speaks) with an LLM judge, for outputs the text judge can read; media (audio,
+images) is scored by its checks alone (``ToolSpec.judged``). A failed check caps the score
+below any sensible threshold, so a fluent judge can never pass a broken result.
 """
 
 from __future__ import annotations
@@ -56,15 +57,22 @@ def judge_step(
             score=check_score, reasons=[f"judge unavailable ({reason[:80]}); checks only"]
         )
 
-    verdict, decision = decide(
-        Judgement,
-        system_user(prompts.JUDGE, f"Goal: {goal}\nTool: {result.tool}\nResult: {_digest(result)}"),
-        node="evaluate",
-        role="judge",
-        fallback=fallback,
-        max_tokens=120,
-    )
-    score = CHECK_WEIGHT * check_score + (1 - CHECK_WEIGHT) * verdict.score
+    if spec is not None and not spec.judged:
+        # Media the text judge cannot perceive: the checks are the whole score.
+        verdict, decision, weight = Judgement(score=check_score, reasons=[]), None, 1.0
+    else:
+        verdict, decision = decide(
+            Judgement,
+            system_user(
+                prompts.JUDGE, f"Goal: {goal}\nTool: {result.tool}\nResult: {_digest(result)}"
+            ),
+            node="evaluate",
+            role="judge",
+            fallback=fallback,
+            max_tokens=120,
+        )
+        weight = CHECK_WEIGHT
+    score = weight * check_score + (1 - weight) * verdict.score
     failed = [name for name, ok in checks.items() if not ok]
     if failed:
         score = min(score, FAILED_CHECK_CAP)

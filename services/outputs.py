@@ -30,15 +30,22 @@ def run_dir(thread_id: str, settings: Settings | None = None) -> Path:
     return root / safe_name(thread_id, 120)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file and an atomic rename."""
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> Path:
+    """Write ``data`` to ``path`` via a temp file and an atomic rename.
+
+    A reader never sees a half-written file, and the file survives a crash of the process
+    (kill, out of memory): that is what resuming a run needs. ``durable=True`` also fsyncs,
+    for power loss; outputs do not, because after a power loss a step whose files are missing
+    or torn simply runs again (``load_step_record`` verifies them). See ADR 0008.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -58,9 +65,8 @@ def _record_path(folder: Path, step_id: str, attempt: int) -> Path:
 
 def save_step_record(folder: Path, result: StepResult) -> Path:
     """Persist a finished step attempt (after its files are written)."""
-    return atomic_write_json(
-        _record_path(folder, result.step_id, result.attempt), result.model_dump(mode="json")
-    )
+    path = _record_path(folder, result.step_id, result.attempt)
+    return atomic_write_bytes(path, result.model_dump_json().encode("utf-8"))
 
 
 def load_step_record(folder: Path, step_id: str, attempt: int) -> StepResult | None:
@@ -69,9 +75,14 @@ def load_step_record(folder: Path, step_id: str, attempt: int) -> StepResult | N
     if not path.is_file():
         return None
     try:
-        return StepResult.model_validate_json(path.read_text("utf-8"))
+        record = StepResult.model_validate_json(path.read_text("utf-8"))
     except ValueError:
         return None  # unreadable record: run the step again rather than trust it
+    for artifact in record.artifacts:  # a record is only as good as the files it names
+        made = folder / artifact.path
+        if not made.is_file() or made.stat().st_size == 0:
+            return None
+    return record
 
 
 def forget_step_record(folder: Path, step_id: str, attempt: int) -> None:

@@ -59,5 +59,6 @@ def register(registry: ToolRegistry) -> None:
             model="sdxl",
             outputs=("image",),
             probe=probe_image,
+            judged=False,  # an image needs the vision judge (role vision_judge)
         )
     )

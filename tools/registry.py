@@ -77,6 +77,9 @@ class ToolSpec:
     """Deterministic quality checks: (args, output) -> {check name: passed}."""
     improve: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None
     """Better arguments for a retry: (args, reasons it fell short) -> new args."""
+    judged: bool = True
+    """Whether the text LLM judge can read this tool's output. Media (audio, images) is scored
+    by its checks alone: a text judge shown a file name would only add noise (ADR 0008)."""
 
     @property
     def name(self) -> str:
@@ -166,6 +169,7 @@ def make_spec(
     probe: Callable[[Settings], Availability] = always_available,
     check: Callable[[dict[str, Any], dict[str, Any]], dict[str, bool]] | None = None,
     improve: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None,
+    judged: bool = True,
 ) -> ToolSpec:
     """Build a ToolSpec from a typed function with a Google docstring and a ``ctx`` argument."""
     structured = lc_tool(func, parse_docstring=True, error_on_invalid_docstring=False)
@@ -181,6 +185,7 @@ def make_spec(
         probe=probe,
         check=check,
         improve=improve,
+        judged=judged,
     )
 
 

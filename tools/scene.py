@@ -98,5 +98,6 @@ def register(registry: ToolRegistry) -> None:
             est_seconds=0.2,
             outputs=("audio", "subtitles", "seconds"),
             check=check_scene,
+            judged=False,  # audio: its checks score it
         )
     )

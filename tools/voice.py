@@ -207,5 +207,6 @@ def register(registry: ToolRegistry) -> None:
             probe=probe_voice,
             check=check_voice,
             improve=improve_voice,
+            judged=False,  # audio: its checks score it
         )
     )

@@ -84,3 +84,57 @@ def test_residency_evicts_least_recently_used() -> None:
 def test_no_gpu_is_reported_not_raised() -> None:
     info = probe_gpu()
     assert info.available or "no GPU" in info.reason or "nvidia-ml-py" in info.reason
+
+
+def test_text_judge_reads_text_only(fake: object) -> None:
+    """Audio is scored by its checks; dialogue (text) also gets the LLM judge."""
+    from nodes.evaluate import judge_step
+    from services.fake_llm import FakeChatModel
+    from state import StepResult
+
+    assert isinstance(fake, FakeChatModel)
+    lines = [{"character": "Luca", "text": "The sea is warm tonight."}]
+    voice = StepResult(
+        step_id="voices",
+        tool="synthesize_voice",
+        status="done",
+        args={"lines": lines},
+        output={"clips": [{"path": "a.wav", "seconds": 1.6, "text": lines[0]["text"]}]},
+    )
+    evaluation, decision = judge_step(voice, "a beach scene", 0.7)
+    assert decision is None and fake.calls_for("Judgement") == []
+    assert evaluation.passed and evaluation.score == 1.0 and evaluation.checks
+
+    broken = voice.model_copy(update={"output": {"clips": []}})
+    evaluation, _ = judge_step(broken, "a beach scene", 0.7)
+    assert not evaluation.passed and evaluation.score <= 0.3
+
+    text = StepResult(
+        step_id="dialogue",
+        tool="write_dialogue",
+        status="done",
+        args={"premise": "beach", "characters": ["Luca"]},
+        output={"lines": lines, "characters": ["Luca"], "title": "Sea", "script": "x"},
+    )
+    judge_step(text, "a beach scene", 0.7)
+    assert len(fake.calls_for("Judgement")) == 1
+
+
+def test_step_record_is_trusted_only_with_its_files(tmp_path: Path) -> None:
+    """After a power loss a record may outlive its files: then the step runs again."""
+    from services.outputs import load_step_record, save_step_record
+    from state import Artifact, StepResult
+
+    (tmp_path / "line-1.wav").write_bytes(b"RIFF....")
+    result = StepResult(
+        step_id="voices",
+        tool="synthesize_voice",
+        status="done",
+        artifacts=[Artifact(path="line-1.wav", kind="audio")],
+    )
+    save_step_record(tmp_path, result)
+    assert load_step_record(tmp_path, "voices", 1) == result
+    (tmp_path / "line-1.wav").write_bytes(b"")  # torn: empty after the crash
+    assert load_step_record(tmp_path, "voices", 1) is None
+    (tmp_path / "line-1.wav").unlink()
+    assert load_step_record(tmp_path, "voices", 1) is None
