@@ -46,3 +46,11 @@ def test_tools_lists_availability() -> None:
 def test_report_of_unknown_thread() -> None:
     result = runner.invoke(app, ["report", "nope"])
     assert result.exit_code == 2 and "no manifest" in result.output
+
+
+def test_bench_lists_and_refuses_unknown_names() -> None:
+    listed = runner.invoke(app, ["bench", "--list"])
+    assert listed.exit_code == 0
+    assert {"taskbench", "bfcl", "overhead", "scale", "e2e"} <= set(listed.output.split())
+    unknown = runner.invoke(app, ["bench", "no-such-benchmark"])
+    assert unknown.exit_code == 2
