@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -9,7 +10,7 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,26 @@ def repeat(fn: Callable[[], Any], *, warmup: int, runs: int) -> list[float]:
         started = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - started)
+    return samples
+
+
+def repeat_interleaved(
+    fns: dict[str, Callable[[], Any]], *, warmup: int, runs: int
+) -> dict[str, list[float]]:
+    """Time each of ``fns`` ``runs`` times, taking turns, after ``warmup`` untimed rounds.
+
+    Taking turns gives every function the same share of whatever else the shared cores are
+    doing, so a ratio between them stays meaningful when the machine's load changes mid-run.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - started)
     return samples
 
 
@@ -96,13 +117,33 @@ def agent_context() -> Any:
         return None
 
 
-def isolate_outputs(folder: Path) -> None:
-    """Send the agent's outputs and data (checkpoints, knowledge) into ``folder``."""
+@contextlib.contextmanager
+def isolate_outputs(folder: Path, **env: str) -> Iterator[None]:
+    """Send the agent's outputs and data (checkpoints, knowledge) into ``folder`` for a block.
+
+    ``env`` sets more ANIMAGENT_ variables for the block (``ANIMAGENT_KNOWLEDGE__ENABLED=
+    "false"``). Everything is restored afterwards, so one benchmark's settings never leak into
+    the next one run by ``python -m benchmarks``.
+    """
     from configs.settings import get_settings
 
-    os.environ["ANIMAGENT_OUTPUTS_DIR"] = str(folder / "outputs")
-    os.environ["ANIMAGENT_DATA_DIR"] = str(folder / "data")
-    get_settings.cache_clear()  # settings are loaded once; the new folders must take effect
+    wanted = {
+        "ANIMAGENT_OUTPUTS_DIR": str(folder / "outputs"),
+        "ANIMAGENT_DATA_DIR": str(folder / "data"),
+        **env,
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    get_settings.cache_clear()  # settings are loaded once; the new values must take effect
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
 
 
 def write_result(name: str, result: dict[str, Any]) -> Path:

@@ -71,8 +71,7 @@ def measure(runs: int = 3, fake_only: bool = False) -> dict[str, Any]:
         result["markdown"] = f"Not measured: {result['skipped']}."
         return result
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        isolate_outputs(Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp, isolate_outputs(Path(tmp)):
         for model in ["fake"] if fake_only else ["fake", "embedded"]:
             samples = [run_once(build, fake=model == "fake") for _ in range(runs)]
             rows.append(

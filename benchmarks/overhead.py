@@ -4,9 +4,11 @@
 
 Both graphs run with the same checkpointer (none, InMemorySaver, SqliteSaver on a temp file,
 and PostgresSaver when ANIMAGENT_BENCH_POSTGRES holds a DSN). The agent graph runs with the
-instant FakeChatModel, so what is measured is the framework and our nodes' own work, not a
-model. Until ``graph.builder`` exists only the bare baseline and the per-step checkpoint cost
-are measured. Writes benchmarks/results/overhead.json.
+instant FakeChatModel and instant tools, with the knowledge base off, so what is measured is
+the framework and our nodes' own work, not a model. The two graphs take turns (one bare run,
+one agent run, ...), so both see the same load on shared cores. Without ``graph.builder`` only
+the bare baseline and the per-step checkpoint cost are measured.
+Writes benchmarks/results/overhead.json.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from benchmarks.common import (
     isolate_outputs,
     machine,
     ms,
-    repeat,
+    repeat_interleaved,
     stats,
     write_result,
 )
@@ -102,11 +104,10 @@ def count_steps(graph: Any, payload: Any, context: Any = None) -> int:
 
 def measure(
     *,
-    runs: int = 200,
-    warmup: int = 20,
+    runs: int = 100,
+    warmup: int = 10,
     nodes: int | None = None,
     make_agent_graph: Callable[[Any], Any] | None = None,
-    agent_runs: int = 30,
 ) -> dict[str, Any]:
     """Per-step medians (and IQR) for every available checkpointer, and the ratio to bare."""
     build = make_agent_graph
@@ -120,12 +121,8 @@ def measure(
             from services.fake_llm import FakeChatModel
             from services.llm import override_models
 
-            isolate_outputs(Path(tmp))
             # Framework overhead only: no knowledge base (its latency is benchmarked on its own)
-            os.environ["ANIMAGENT_KNOWLEDGE__ENABLED"] = "false"
-            from configs.settings import get_settings
-
-            get_settings.cache_clear()
+            stack.enter_context(isolate_outputs(Path(tmp), ANIMAGENT_KNOWLEDGE__ENABLED="false"))
             stack.enter_context(override_models(FakeChatModel()))
             stack.enter_context(instant_tools())
             context = agent_context()
@@ -133,27 +130,18 @@ def measure(
         steps = nodes or agent_steps or DEFAULT_NODES
         saver_list = stack.enter_context(savers(Path(tmp)))
         for name, saver in saver_list:
-            bare = stats(
-                repeat(
-                    _invoker(bare_graph(steps, saver), {"count": 0}, saver is not None),
-                    warmup=warmup,
-                    runs=runs,
-                )
-            )
+            fns = {"bare": _invoker(bare_graph(steps, saver), {"count": 0}, saver is not None)}
+            if build is not None and agent_steps:
+                fns["agent"] = _invoker(build(saver), agent_input(), saver is not None, context)
+            samples = repeat_interleaved(fns, warmup=warmup, runs=runs)
+            bare = stats(samples["bare"])
             row: dict[str, Any] = {
                 "checkpointer": name,
                 "steps": steps,
                 "bare_step": {k: v / steps if k != "n" else v for k, v in bare.items()},
             }
-            if build is not None and agent_steps:
-                graph = build(saver)
-                agent = stats(
-                    repeat(
-                        _invoker(graph, agent_input(), saver is not None, context),
-                        warmup=3,
-                        runs=agent_runs,
-                    )
-                )
+            if "agent" in samples and agent_steps:
+                agent = stats(samples["agent"])
                 row["agent_step"] = {
                     k: v / agent_steps if k != "n" else v for k, v in agent.items()
                 }
@@ -174,7 +162,7 @@ def measure(
         "machine": machine(),
         "runs": runs,
         "warmup": warmup,
-        "agent_runs": agent_runs if build else 0,
+        "agent_runs": runs if build else 0,
         "target_ratio": TARGET_RATIO,
         "rows": rows,
         "skipped": skipped,
@@ -204,14 +192,11 @@ def markdown(rows: list[dict[str, Any]], skipped: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="per-node-step overhead vs bare LangGraph")
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--nodes", type=int, default=None)
-    parser.add_argument("--agent-runs", type=int, default=30)
     args = parser.parse_args(argv)
-    result = measure(
-        runs=args.runs, warmup=args.warmup, nodes=args.nodes, agent_runs=args.agent_runs
-    )
+    result = measure(runs=args.runs, warmup=args.warmup, nodes=args.nodes)
     write_result("overhead", result)
     print(result["markdown"])
 

@@ -256,13 +256,13 @@ def measure(
 
     rows: list[dict[str, Any]] = []
     build, payload, context, graph_kind = _graph_and_input()
-    os.environ["ANIMAGENT_KNOWLEDGE__ENABLED"] = "false"  # model-free: no embedding per run
     with (
         tempfile.TemporaryDirectory() as tmp,
+        # model-free: no knowledge base, so no embedding per run
+        isolate_outputs(Path(tmp), ANIMAGENT_KNOWLEDGE__ENABLED="false"),
         override_models(FakeChatModel()),
         instant_tools(),
     ):
-        isolate_outputs(Path(tmp))
         graph = build(InMemorySaver())
         for level in levels:
             runs = max(runs_per_level, level)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from benchmarks.all import as_markdown, replace_section, update_report
 from benchmarks.common import stats
@@ -34,3 +37,20 @@ def test_results_without_markdown_become_a_table() -> None:
 def test_stats_median_and_iqr() -> None:
     s = stats([1.0, 2.0, 3.0, 4.0, 5.0])
     assert s["median"] == 3.0 and s["iqr"] == 2.0 and s["n"] == 5
+
+
+def test_isolate_outputs_restores_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One benchmark's settings (knowledge off) must not leak into the next one."""
+    from benchmarks.common import isolate_outputs
+    from configs.settings import get_settings
+
+    monkeypatch.delenv("ANIMAGENT_KNOWLEDGE__ENABLED", raising=False)
+    get_settings.cache_clear()
+    before = get_settings().outputs_dir
+    with isolate_outputs(tmp_path, ANIMAGENT_KNOWLEDGE__ENABLED="false"):
+        assert get_settings().knowledge.enabled is False
+        assert str(get_settings().outputs_dir).startswith(str(tmp_path))
+    assert "ANIMAGENT_KNOWLEDGE__ENABLED" not in os.environ
+    assert get_settings().knowledge.enabled is True and get_settings().outputs_dir == before
