@@ -32,7 +32,8 @@ test: setup
 test-unit: setup
 	ANIMAGENT_ALLOW_MODEL_REQUESTS=0 $(PY) -m pytest -q tests/unit
 
-bench: setup
+bench: setup  # + the Postgres saver, measured when PostgreSQL is installed (benchmarks/pg.py)
+	$(PY) -m pip install -q -e ".[postgres]"
 	$(PY) -m benchmarks
 
 lint: setup

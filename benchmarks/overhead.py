@@ -3,7 +3,8 @@
     python -m benchmarks.overhead [--runs N] [--warmup N] [--nodes N]
 
 Both graphs run with the same checkpointer (none, InMemorySaver, SqliteSaver on a temp file,
-and PostgresSaver when ANIMAGENT_BENCH_POSTGRES holds a DSN). The agent graph runs with the
+and PostgresSaver: the DSN in ANIMAGENT_BENCH_POSTGRES, else a throwaway local server when
+PostgreSQL is installed, see benchmarks/pg.py). The agent graph runs with the
 instant FakeChatModel and instant tools, with the knowledge base off, so what is measured is
 the framework and our nodes' own work, not a model. The two graphs take turns (one bare run,
 one agent run, ...), so both see the same load on shared cores. Without ``graph.builder`` only
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
+import importlib.util
 import sqlite3
 import tempfile
 import uuid
@@ -37,6 +38,8 @@ from benchmarks.common import (
     stats,
     write_result,
 )
+from benchmarks.pg import available as pg_available
+from benchmarks.pg import local_postgres
 
 TARGET_RATIO = 1.3
 DEFAULT_NODES = 9  # understand, clarify, retrieve, plan, act, gpu, evaluate, reflect, respond
@@ -74,8 +77,8 @@ def savers(folder: Path) -> Iterator[list[tuple[str, Any]]]:
         ("sqlite", SqliteSaver(conn)),
     ]
     with contextlib.ExitStack() as stack:
-        dsn = os.environ.get("ANIMAGENT_BENCH_POSTGRES")
-        if dsn:
+        dsn = stack.enter_context(local_postgres())
+        if dsn and importlib.util.find_spec("langgraph.checkpoint.postgres"):
             from langgraph.checkpoint.postgres import PostgresSaver
 
             pg = stack.enter_context(PostgresSaver.from_conn_string(dsn))
@@ -85,6 +88,13 @@ def savers(folder: Path) -> Iterator[list[tuple[str, Any]]]:
             yield found
         finally:
             conn.close()
+
+
+def postgres_skip() -> str:
+    """Why the Postgres row is missing."""
+    if not importlib.util.find_spec("langgraph.checkpoint.postgres"):
+        return "postgres: langgraph-checkpoint-postgres is missing (pip install '.[postgres]')"
+    return f"postgres: {pg_available() or 'the server did not start'}"
 
 
 def _invoker(graph: Any, payload: Any, with_saver: bool, context: Any = None) -> Callable[[], Any]:
@@ -150,11 +160,7 @@ def measure(
     none = next(r for r in rows if r["checkpointer"] == "none")["bare_step"]["median"]
     for row in rows:
         row["checkpoint_cost_per_step"] = row["bare_step"]["median"] - none
-    skipped = (
-        []
-        if os.environ.get("ANIMAGENT_BENCH_POSTGRES")
-        else ["postgres: ANIMAGENT_BENCH_POSTGRES (a DSN) is not set"]
-    )
+    skipped = [] if any(r["checkpointer"] == "postgres" for r in rows) else [postgres_skip()]
     if build is None:
         skipped.append("agent graph: graph.builder is not importable yet (bare baseline only)")
     return {
