@@ -155,7 +155,13 @@ def _ground(node: dict[str, Any], numbers: list[int | float], spans: list[str]) 
         props = {k: _ground(v, numbers, spans) for k, v in node["properties"].items()}
         return {**node, "properties": props}
     if kind == "array" and isinstance(node.get("items"), dict):
-        return {**node, "items": _ground(node["items"], numbers, spans)}
+        items = _ground(node["items"], numbers, spans)
+        if "enum" in items and "enum" not in node["items"]:
+            # A list of mentioned values holds each at most once or so: without a bound a
+            # small model repeats one value until max_tokens cuts the reply off.
+            bound = len(items["enum"])
+            node = {**node, "maxItems": min(int(node.get("maxItems", bound)), bound)}
+        return {**node, "items": items}
     if kind == "integer":
         ints = [int(n) for n in numbers if isinstance(n, int) or float(n).is_integer()]
         return {"type": "integer", "enum": list(dict.fromkeys(ints))} if ints else node

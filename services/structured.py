@@ -154,7 +154,7 @@ def _call(
         # The model hit max_tokens mid-object: hand the partial text to the repair step.
         choices = exc.completion.choices
         partial = (choices[0].message.content or "") if choices else ""
-        return AIMessage(content=partial)
+        return AIMessage(content=partial, response_metadata={"finish_reason": "length"})
     except openai.APIConnectionError as exc:
         raise LLMUnavailableError(
             f"The LLM server cannot be reached: {exc}. Start it or fix ANIMAGENT_LLM__BASE_URL; "
@@ -168,6 +168,29 @@ def _call(
 def _tokens(msg: AIMessage) -> int:
     usage = msg.usage_metadata
     return int(usage["total_tokens"]) if usage else 0
+
+
+def salvage_truncated(schema: type[T], text: str, *, tries: int = 40) -> T | None:
+    """The longest prefix of a reply cut off at ``max_tokens`` that still fits ``schema``.
+
+    A constrained reply cut mid-way is valid JSON up to the cut. Closing it at the end of the
+    last complete object (langchain-core's ``parse_partial_json`` closes the open brackets)
+    keeps every finished item and drops the one being written, e.g. the first two of three
+    function calls. Returns None when no such prefix validates.
+    """
+    from langchain_core.utils.json import parse_partial_json
+
+    root = json_schema(schema)
+    ends = [i for i, ch in enumerate(text) if ch == "}"]
+    for end in reversed(ends[-tries:]):
+        try:
+            data = parse_partial_json(text[: end + 1], strict=False)
+            if data is None:
+                continue
+            return schema.model_validate(fit_to_schema(data, root, root))
+        except (ValueError, ValidationError):
+            continue
+    return None
 
 
 def decide(
@@ -187,8 +210,23 @@ def decide(
     tokens = 0
     reply = _call(chat, messages, schema, **extra)
     tokens += _tokens(reply)
+    if reply.response_metadata.get("finish_reason") == "length":
+        # Cut off: an inner object would parse on its own and pass for the whole answer, so
+        # keep the complete part of the reply instead (or repair it below).
+        salvaged = salvage_truncated(schema, str(reply.content))
+        if salvaged is not None:
+            return salvaged, Decision(
+                node=node,
+                schema_name=schema.__name__,
+                method="salvaged",
+                reason=f"reply cut at max_tokens={max_tokens}: kept its complete part",
+                seconds=time.perf_counter() - started,
+                tokens=tokens,
+            )
     error: Exception
     try:
+        if reply.response_metadata.get("finish_reason") == "length":
+            raise ValueError(f"the reply was cut at max_tokens={max_tokens}")
         value = parse_as(schema, str(reply.content))
         method = (
             "constrained" if get_settings().llm.structured_output == "json_schema" else "parsed"

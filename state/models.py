@@ -142,7 +142,7 @@ class Decision(BaseModel):
 
     node: str
     schema_name: str
-    method: Literal["constrained", "parsed", "repaired", "fallback", "deterministic"]
+    method: Literal["constrained", "parsed", "salvaged", "repaired", "fallback", "deterministic"]
     reason: str = ""
     seconds: float = 0.0
     tokens: int = 0

@@ -79,6 +79,17 @@ def test_grounding_narrows_free_slots_to_mentioned_values_only() -> None:
     assert free["properties"]["days"] == {"type": "integer"}
 
 
+def test_grounded_lists_are_bounded_by_the_values_mentioned() -> None:
+    """A list of mentioned numbers cannot run on (a small model repeats until max_tokens)."""
+    schema = {
+        "type": "object",
+        "properties": {"xs": {"type": "array", "items": {"type": "number"}}},
+    }
+    grounded = ground(schema, "Fit a line through 1.5, 2 and 4")
+    assert grounded["properties"]["xs"]["maxItems"] == 3
+    assert ground(schema, "no numbers")["properties"]["xs"] == schema["properties"]["xs"]
+
+
 def test_mentioned_spans_include_quoted_and_multiword_runs() -> None:
     spans = mentioned_spans('Find "Luca" in San Francisco, CA.')
     assert "Luca" in spans and "San Francisco" in spans and "San Francisco, CA" in spans

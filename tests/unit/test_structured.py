@@ -73,3 +73,52 @@ def test_fake_model_builds_valid_examples() -> None:
 def test_real_model_guard_fails_loudly() -> None:
     with pytest.raises(ModelRequestsForbiddenError, match="override_models"):
         get_chat_model("planner")
+
+
+class Calls(BaseModel):
+    calls: list[dict[str, object]] = []
+
+
+def test_truncated_reply_keeps_its_complete_items() -> None:
+    """A reply cut at max_tokens keeps the finished items, not an inner object or nothing."""
+    import openai
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from openai.types.chat import ChatCompletion
+
+    from services.structured import salvage_truncated
+
+    cut = '{"calls": [{"name": "f", "arguments": {"a": 1}}, {"name": "f", "arguments": {"a": 2'
+    salvaged = salvage_truncated(Calls, cut)
+    assert salvaged is not None and salvaged.calls == [{"name": "f", "arguments": {"a": 1}}]
+    assert salvage_truncated(Pick, '{"kind": "ima') is None
+
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "length",
+                    "message": {"role": "assistant", "content": cut},
+                }
+            ],
+        }
+    )
+
+    class CutModel(FakeListChatModel):
+        def invoke(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def,override]
+            raise openai.LengthFinishReasonError(completion=completion)
+
+    value, decision = decide(
+        Calls,
+        system_user("s", "u"),
+        node="t",
+        fallback=lambda reason: Calls(),
+        model=CutModel(responses=["unused"]),
+        max_tokens=40,
+    )
+    assert decision.method == "salvaged" and "max_tokens=40" in decision.reason
+    assert value.calls == [{"name": "f", "arguments": {"a": 1}}]
