@@ -140,10 +140,9 @@ def main() -> None:
         "rows": rows,
         "environment": environment(),
     }
-    write_result("kb_ingest", data)
-    print(f"\nIngest scaling, one thread (embedding: {embed_rate:.0f} docs/s)\n")
-    print(
-        table(
+    data["markdown"] = (
+        f"Ingest scaling, one thread (embedding: {embed_rate:.0f} docs/s)\n\n"
+        + table(
             [
                 "docs",
                 "how",
@@ -171,6 +170,8 @@ def main() -> None:
             ],
         )
     )
+    write_result("kb_ingest", data)
+    print(data["markdown"])
 
 
 if __name__ == "__main__":

@@ -97,13 +97,14 @@ def main() -> None:
         "results": results,
         "environment": environment(),
     }
-    write_result("kb_latency", data)
     rows = [[k, v["p50_ms"], v["p95_ms"], v["mean_ms"], v["n"]] for k, v in results.items()]
-    print(
+    data["markdown"] = (
         f"Knowledge-base query latency, {args.docs} docs, k=5, one thread "
-        f"(store built in {build_s:.0f} s)\n"
+        f"(store built in {build_s:.0f} s)\n\n"
+        + table(["query", "p50 ms", "p95 ms", "mean ms", "n"], rows)
     )
-    print(table(["query", "p50 ms", "p95 ms", "mean ms", "n"], rows))
+    write_result("kb_latency", data)
+    print(data["markdown"])
 
 
 if __name__ == "__main__":

@@ -105,14 +105,15 @@ def main() -> None:
         "not_first": misses,
         "environment": environment(),
     }
-    write_result("kb_recall", data)
-    print(f"Retrieval quality, {len(questions)} labelled questions, {report.chunks} seed chunks\n")
-    print(
-        table(
+    data["markdown"] = (
+        f"Retrieval quality, {len(questions)} labelled questions, {report.chunks} seed chunks\n\n"
+        + table(
             ["search", "recall@1", f"recall@{args.k}", "MRR"],
             [[name, r["recall@1"], r[f"recall@{args.k}"], r["mrr"]] for name, r in results.items()],
         )
     )
+    write_result("kb_recall", data)
+    print(data["markdown"])
     if misses:
         print("\nAnswer not ranked first (routed search):")
         for m in misses:
