@@ -24,7 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from services.function_schema import ground, json_type, to_json_schema
+from services.function_schema import ground, json_type, mentioned_numbers, to_json_schema
 from services.structured import decide
 from state.models import Decision
 
@@ -144,10 +144,48 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[_\W]+", " ", text.lower()).split())
+
+
+def _plain(value: Any) -> str:
+    """A scalar as text, numbers without a trailing ``.0`` (3.0 and 3 are the same value)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def stated(key: str, value: Any, text: str, taken: set[str]) -> bool:
+    """Whether the request states this optional argument's value (so it should be passed).
+
+    A string or number must appear in the request and not be a value a required argument
+    already took (``units="3"`` next to ``radius=3``); a boolean counts as stated when a word
+    of its parameter name does ("isothermal"). Lists and objects are kept as the model wrote
+    them. Everything else is left to the function's default, as BFCL and people expect.
+    """
+    if isinstance(value, bool):
+        words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", key) if len(w) > 3]
+        return any(w.lower() in _norm(text).split() for w in words)
+    if isinstance(value, int | float):
+        return value in mentioned_numbers(text) and _norm(f"{float(value):g}") not in taken
+    if isinstance(value, str):
+        wanted = _norm(value)
+        return bool(wanted) and f" {wanted} " in f" {_norm(text)} " and wanted not in taken
+    return True
+
+
 def clean_calls(
-    raw: Sequence[dict[str, Any]], functions: Sequence[dict[str, Any]], max_calls: int
+    raw: Sequence[dict[str, Any]],
+    functions: Sequence[dict[str, Any]],
+    max_calls: int,
+    text: str | None = None,
 ) -> list[Call]:
-    """Keep well-formed calls to offered functions; coerce types; drop empty optional args."""
+    """Keep well-formed calls to offered functions; coerce types; drop empty optional args.
+
+    With the request ``text``, optional arguments it does not state are dropped too
+    (``stated``): a small model fills every slot it is offered, and a made-up optional value is
+    worse than the function's default.
+    """
     by_name = {fn["name"]: fn for fn in functions}
     out: list[Call] = []
     for item in raw:
@@ -163,6 +201,9 @@ def clean_calls(
             for k, v in args.items()
             if k in props and (k in required or not _empty(v))
         }
+        if text is not None:
+            taken = {_norm(_plain(v)) for k, v in fixed.items() if k in required}
+            fixed = {k: v for k, v in fixed.items() if k in required or stated(k, v, text, taken)}
         call = {fn["name"]: fixed}
         if call in out:  # a small model repeats itself; a duplicate call is never wanted
             continue
@@ -315,7 +356,7 @@ def call_functions(
             reason=f"reply exceeded max_tokens={max_tokens}",
             seconds=time.perf_counter() - started,
         )
-    return clean_calls(value.calls, offered, max_calls), decision
+    return clean_calls(value.calls, offered, max_calls, text if ground_values else None), decision
 
 
 def functions_from_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:

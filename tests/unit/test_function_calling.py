@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from services.fake_llm import FakeChatModel
-from services.function_calling import call_functions, calls_schema, clauses
+from services.function_calling import call_functions, calls_schema, clauses, clean_calls
 from services.function_schema import ground, mentioned_numbers, mentioned_spans, to_json_schema
 
 AREA = {
@@ -213,3 +213,29 @@ def test_langchain_tools_become_callable_functions() -> None:
     )
     ask = [{"role": "user", "content": "draw a cat"}]
     assert call_functions([definition], ask, model=fake)[0] == [{"make_image": {"prompt": "a"}}]
+
+
+def test_optional_arguments_the_request_does_not_state_are_dropped() -> None:
+    """A small model fills every slot; an unstated optional value is worse than the default."""
+    fn = {
+        "name": "f",
+        "parameters": {
+            "type": "dict",
+            "properties": {
+                "radius": {"type": "integer"},
+                "miles": {"type": "integer"},
+                "units": {"type": "string"},
+                "isothermal": {"type": "boolean"},
+                "factor": {"type": "float"},
+            },
+            "required": ["radius", "miles"],
+        },
+    }
+    made_up = {"radius": 3, "miles": 1500, "units": "3", "isothermal": False, "factor": 1500.0}
+    calls = clean_calls([{"name": "f", "arguments": made_up}], [fn], 4, "radius 3, 1500 miles")
+    assert calls == [{"f": {"radius": 3, "miles": 1500}}]
+    stated = {"radius": 3, "miles": 2, "units": "cm", "isothermal": True, "factor": 0.5}
+    text = "radius 3 in cm, an isothermal process, 2 miles, factor 0.5"
+    assert clean_calls([{"name": "f", "arguments": stated}], [fn], 4, text) == [{"f": stated}]
+    # without the request text nothing is judged (callers that do not ground values)
+    assert clean_calls([{"name": "f", "arguments": made_up}], [fn], 4) == [{"f": made_up}]
