@@ -27,15 +27,18 @@ from pydantic import BaseModel, Field, create_model
 from benchmarks.taskbench.cues import cue_hits
 from benchmarks.taskbench.data import Catalog, gold_links, gold_tools
 from benchmarks.taskbench.retrieval import ExampleStore
+from benchmarks.taskbench.selector import ToolSelector
 from benchmarks.taskbench.structure import (
     Resources,
     bridge_urls,
     build_nodes,
     drop_unfed,
     extract_resources,
+    fill_gaps,
     fix_modalities,
     link_weights,
     order_tools,
+    precedence_weights,
     repair,
 )
 from state.models import Decision
@@ -81,6 +84,17 @@ class PlannerConfig:
     bridge_urls: bool = True
     drop_unfed: bool = True
     fix_modalities: bool = False  # measured neutral (n-F1 73.1 either way); kept for reuse
+    selector: bool = True  # learned tool selection (selector.py) when a store is given
+    selector_threshold: float = 0.5
+    selector_c: float = 1.0
+    gap_score: float = 0.05  # fill_gaps: least selector probability of an added converter
+    unplaced_neutral: bool = True
+    text_c: float = 30.0  # per-tool TF-IDF classifier inside the selector; 0 = off
+    global_mention: float = 0.2
+    chain_mention: float = 1.0
+    precedence: float = 0.5
+    root: float = 0.3
+    min_store: int = 50  # fewer past plans than this: the fixed vote instead
 
 
 @dataclass
@@ -116,6 +130,20 @@ class TaskBenchPlanner:
         self.registry = catalog.registry()
         records = store.records if store is not None else []
         self.pair_weight = link_weights((gold_tools(r), gold_links(r)) for r in records)
+        self.precedes = precedence_weights(gold_tools(r) for r in records)
+        self.selector: ToolSelector | None = None
+        if (
+            self.store is not None
+            and self.config.selector
+            and len(self.store) >= self.config.min_store
+        ):
+            self.selector = ToolSelector(
+                catalog,
+                self.store,
+                k=self.config.k,
+                c=self.config.selector_c,
+                text_c=self.config.text_c,
+            )
 
     def plan(self, instruction: str) -> PlanResult:
         """A valid TaskBench plan for ``instruction`` (never raises on bad model output)."""
@@ -130,6 +158,10 @@ class TaskBenchPlanner:
             for record, sim in neighbours:
                 for tool in set(gold_tools(record)) & set(names):
                     votes[tool] += cfg.retrieval_weight * max(sim, 0.0) / total
+        threshold = cfg.threshold
+        if self.selector is not None:
+            votes = self.selector.probabilities(instruction, neighbours)
+            threshold = cfg.selector_threshold
         result = PlanResult(nodes=[], votes=votes)
         if self.use_llm:
             llm_tools, decision = self._ask_llm(instruction, votes, neighbours, resources)
@@ -139,12 +171,15 @@ class TaskBenchPlanner:
             for tool in llm_tools:
                 votes[tool] += weight
         ranked = sorted(names, key=lambda t: -votes[t])
-        chosen = [t for t in ranked if votes[t] >= cfg.threshold][: cfg.max_nodes]
+        chosen = [t for t in ranked if votes[t] >= threshold][: cfg.max_nodes]
         if not chosen:
             chosen = ranked[:1]
             result.notes.append("no tool passed the threshold: kept the best voted one")
         if cfg.drop_unfed:
             chosen, notes = drop_unfed(chosen, self.catalog, resources)
+            result.notes.extend(notes)
+        if self.selector is not None and cfg.gap_score < 1:
+            chosen, notes = fill_gaps(chosen, votes, self.catalog, resources, cfg.gap_score)
             result.notes.extend(notes)
         if cfg.fix_modalities:
             chosen, notes = fix_modalities(chosen, votes, self.catalog, resources)
@@ -154,7 +189,17 @@ class TaskBenchPlanner:
             chosen, added = bridge_urls(chosen, self.catalog, instruction, resources)
         fallback_pos = {t: 10**6 + i for i, t in enumerate(result.llm_tools)}
         order = order_tools(
-            chosen, {**fallback_pos, **positions, **added}, self.pair_weight, self.catalog
+            chosen,
+            {**fallback_pos, **positions, **added},
+            self.pair_weight,
+            self.catalog,
+            unplaced_neutral=cfg.unplaced_neutral,
+            global_mention=cfg.global_mention,
+            chain_mention=cfg.chain_mention,
+            precedence=cfg.precedence,
+            precedes=self.precedes,
+            root=cfg.root,
+            resources=resources,
         )
         result.nodes = build_nodes(order, self.catalog, resources)
         return result

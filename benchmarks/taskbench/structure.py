@@ -79,6 +79,14 @@ def order_tools(
     positions: Mapping[str, int],
     pair_weight: Mapping[tuple[str, str], float],
     catalog: Catalog,
+    *,
+    unplaced_neutral: bool = False,
+    global_mention: float = 0.0,
+    chain_mention: float = 1.0,
+    precedence: float = 0.0,
+    precedes: Mapping[tuple[str, str], float] | None = None,
+    root: float = 0.0,
+    resources: Resources | None = None,
 ) -> list[str]:
     """Order a tool set as the most plausible chain.
 
@@ -89,18 +97,39 @@ def order_tools(
     tools = list(dict.fromkeys(tools))
     if len(tools) <= 1:
         return tools
+    precedes = precedes or {}
 
     def edge(a: str, b: str) -> float:
-        mention = 1.0 if positions.get(a, NO_CUE) < positions.get(b, NO_CUE) else 0.0
+        pa, pb = positions.get(a, NO_CUE), positions.get(b, NO_CUE)
+        if unplaced_neutral and NO_CUE in (pa, pb):
+            mention = 0.5  # an uncued tool: types and past plans place it
+        else:
+            mention = 1.0 if pa < pb else 0.0
         graph = 0.05 if catalog.can_feed(a, b) else -1.0
-        return mention + pair_weight.get((a, b), 0.0) + graph
+        return chain_mention * mention + pair_weight.get((a, b), 0.0) + graph
 
     if len(tools) > 7:
         return sorted(tools, key=lambda t: positions.get(t, NO_CUE))
-    best = max(
-        itertools.permutations(tools),
-        key=lambda p: sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1)),
-    )
+
+    def total(p: tuple[str, ...]) -> float:
+        chain = sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1))
+        if not (global_mention or precedence or root):
+            return chain
+        extra = 0.0
+        for i in range(len(p)):
+            for j in range(i + 1, len(p)):
+                pa, pb = positions.get(p[i], NO_CUE), positions.get(p[j], NO_CUE)
+                if global_mention and NO_CUE not in (pa, pb):
+                    extra += global_mention * (1.0 if pa < pb else -1.0)
+                if precedence:
+                    extra += precedence * (precedes.get((p[i], p[j]), 0.5) - 0.5)
+        if root and resources is not None:
+            first = catalog.tools[p[0]]
+            if any(t in resources.by_type for t in first.inputs):
+                extra += root
+        return chain + extra
+
+    best = max(itertools.permutations(tools), key=total)
     return list(best)
 
 
@@ -290,3 +319,64 @@ def link_weights(
                     together[(a, b)] += 1
         fed.update(links)
     return {pair: (fed[pair] + 0.1) / (count + 1) for pair, count in together.items()}
+
+
+def fill_gaps(
+    chosen: Sequence[str],
+    scores: Mapping[str, float],
+    catalog: Catalog,
+    resources: Resources,
+    min_score: float,
+) -> tuple[list[str], list[str]]:
+    """Add the converter a chosen tool needs when nothing supplies one of its input types.
+
+    "Change the voice in my video" cues Voice Changer, whose audio input neither the user
+    (a video) nor another chosen tool supplies: a tool that turns something available into
+    audio (Video-to-Audio) must run first. Among the tools whose output is the missing type
+    and whose own inputs are available, the best scored one is added if its score reaches
+    ``min_score``. Text counts as always available (the request itself is text).
+    """
+    out = list(dict.fromkeys(chosen))
+    notes: list[str] = []
+    for _ in range(len(catalog.tools)):
+        supplied = {"text"} | set(resources.by_type) | {catalog.tools[o].output for o in out}
+        missing = [
+            (name, kind)
+            for name in out
+            for kind in dict.fromkeys(catalog.tools[name].inputs)
+            if kind not in supplied
+        ]
+        added = False
+        for name, kind in missing:
+            candidates = [
+                t.name
+                for t in catalog.tools.values()
+                if t.name not in out
+                and t.output == kind
+                and all(i in supplied for i in t.inputs)
+                and scores.get(t.name, 0.0) >= min_score
+            ]
+            if candidates:
+                best = max(candidates, key=lambda t: scores.get(t, 0.0))
+                out.append(best)
+                notes.append(f"added {best}: {name} needs {kind}")
+                added = True
+                break
+        if not added:
+            break
+    return out, notes
+
+
+def precedence_weights(
+    plans: Iterable[Sequence[str]],
+) -> dict[tuple[str, str], float]:
+    """P(a runs before b | a and b in the same plan), smoothed, from past plans."""
+    before: Counter[tuple[str, str]] = Counter()
+    for tools in plans:
+        order = list(dict.fromkeys(tools))
+        for i, a in enumerate(order):
+            for b in order[i + 1 :]:
+                before[(a, b)] += 1
+    return {(a, b): (n + 0.5) / (n + before[(b, a)] + 1) for (a, b), n in before.items()} | {
+        (b, a): (before[(b, a)] + 0.5) / (n + before[(b, a)] + 1) for (a, b), n in before.items()
+    }
