@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, create_model
 from benchmarks.taskbench.cues import cue_hits
 from benchmarks.taskbench.data import Catalog, gold_links, gold_tools
 from benchmarks.taskbench.retrieval import ExampleStore
-from benchmarks.taskbench.selector import ToolSelector
+from benchmarks.taskbench.selector import PairOrder, ToolSelector
 from benchmarks.taskbench.structure import (
     Resources,
     bridge_urls,
@@ -38,7 +38,6 @@ from benchmarks.taskbench.structure import (
     fix_modalities,
     link_weights,
     order_tools,
-    precedence_weights,
     repair,
 )
 from state.models import Decision
@@ -90,10 +89,7 @@ class PlannerConfig:
     gap_score: float = 0.05  # fill_gaps: least selector probability of an added converter
     unplaced_neutral: bool = True
     text_c: float = 30.0  # per-tool TF-IDF classifier inside the selector; 0 = off
-    global_mention: float = 0.2
-    chain_mention: float = 1.0
-    precedence: float = 0.5
-    root: float = 0.3
+    learned_order: bool = True  # selector.PairOrder when the store is large enough
     min_store: int = 50  # fewer past plans than this: the fixed vote instead
 
 
@@ -130,7 +126,9 @@ class TaskBenchPlanner:
         self.registry = catalog.registry()
         records = store.records if store is not None else []
         self.pair_weight = link_weights((gold_tools(r), gold_links(r)) for r in records)
-        self.precedes = precedence_weights(gold_tools(r) for r in records)
+        self.pair_order: PairOrder | None = None
+        if self.config.learned_order and len(records) >= self.config.min_store:
+            self.pair_order = PairOrder(catalog, records)
         self.selector: ToolSelector | None = None
         if (
             self.store is not None
@@ -194,12 +192,11 @@ class TaskBenchPlanner:
             self.pair_weight,
             self.catalog,
             unplaced_neutral=cfg.unplaced_neutral,
-            global_mention=cfg.global_mention,
-            chain_mention=cfg.chain_mention,
-            precedence=cfg.precedence,
-            precedes=self.precedes,
-            root=cfg.root,
-            resources=resources,
+            pair_order=(
+                self.pair_order.scores(chosen, {**positions, **added}, resources)
+                if self.pair_order is not None
+                else None
+            ),
         )
         result.nodes = build_nodes(order, self.catalog, resources)
         return result

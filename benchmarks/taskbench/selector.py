@@ -259,3 +259,89 @@ def _out_of_fold(texts: Sequence[str], targets: np.ndarray, c: float, folds: int
         model = _TextModel([texts[i] for i in train], targets[train], c)
         out[test] = model.predict([texts[i] for i in test])
     return out
+
+
+class PairOrder:
+    """P(tool a runs before tool b | both in the plan), a logistic regression over evidence.
+
+    Evidence for an ordered pair: which is mentioned first in the request (cue positions) and
+    which has a cue at all, how often a preceded b and a fed b in past plans (leave-one-out
+    on the store), which way the tool graph allows a link, which of the two takes a resource
+    the user supplied, and which is a source (only text or URL inputs). Fitted on every pair
+    of tools in the store's plans.
+    """
+
+    def __init__(self, catalog: Catalog, records: Sequence[dict[str, Any]]) -> None:
+        """Fit on the ordered tool pairs of ``records``."""
+        from sklearn.linear_model import LogisticRegression
+
+        self.catalog = catalog
+        self.before: Counter[tuple[str, str]] = Counter()
+        self.fed: Counter[tuple[str, str]] = Counter()
+        for record in records:
+            self._add(record, 1)
+        rows: list[list[float]] = []
+        labels: list[int] = []
+        for record in records:
+            order = [t for t in dict.fromkeys(gold_tools(record)) if t in catalog.tools]
+            if len(order) < 2:
+                continue
+            self._add(record, -1)  # its own plan is not evidence about itself
+            text = record["instruction"]
+            positions = cue_hits(text, catalog.names)
+            resources = extract_resources(text)
+            for i, a in enumerate(order):
+                for b in order[i + 1 :]:
+                    rows.append(self._row(a, b, positions, resources))
+                    labels.append(1)
+                    rows.append(self._row(b, a, positions, resources))
+                    labels.append(0)
+            self._add(record, 1)
+        self.model: Any = None
+        if len(set(labels)) == 2:
+            self.model = LogisticRegression(max_iter=1000).fit(np.asarray(rows), labels)
+
+    def _add(self, record: dict[str, Any], sign: int) -> None:
+        order = list(dict.fromkeys(gold_tools(record)))
+        for i, a in enumerate(order):
+            for b in order[i + 1 :]:
+                self.before[(a, b)] += sign
+        for pair in gold_links(record):
+            self.fed[pair] += sign
+
+    def _row(
+        self, a: str, b: str, positions: Mapping[str, int], resources: Resources
+    ) -> list[float]:
+        pa, pb = positions.get(a), positions.get(b)
+        mention = 0.0 if pa is None or pb is None else (1.0 if pa < pb else -1.0)
+        cued = float(pa is not None) - float(pb is not None)
+        ab, ba = self.before[(a, b)], self.before[(b, a)]
+        fab, fba = self.fed[(a, b)], self.fed[(b, a)]
+        supplied = set(resources.by_type)
+
+        def user_fed(t: str) -> float:
+            return float(any(i in supplied for i in self.catalog.tools[t].inputs if i != "text"))
+
+        def source(t: str) -> float:
+            return float(all(i in {"text", "url"} for i in self.catalog.tools[t].inputs))
+
+        return [
+            mention,
+            cued,
+            source(a) - source(b),
+            (ab - ba) / (ab + ba + 1),
+            (fab - fba) / (fab + fba + 1),
+            float(self.catalog.can_feed(a, b)) - float(self.catalog.can_feed(b, a)),
+            user_fed(a) - user_fed(b),
+        ]
+
+    def scores(
+        self, tools: Sequence[str], positions: Mapping[str, int], resources: Resources
+    ) -> dict[tuple[str, str], float]:
+        """Log-odds that a runs before b, for every ordered pair of ``tools``."""
+        pairs = [(a, b) for a in tools for b in tools if a != b]
+        if self.model is None or not pairs:
+            return {}
+        x = np.asarray([self._row(a, b, positions, resources) for a, b in pairs])
+        logits = self.model.decision_function(x)
+        return {pair: float(v) for pair, v in zip(pairs, logits, strict=True)}

@@ -81,23 +81,21 @@ def order_tools(
     catalog: Catalog,
     *,
     unplaced_neutral: bool = False,
-    global_mention: float = 0.0,
-    chain_mention: float = 1.0,
-    precedence: float = 0.0,
-    precedes: Mapping[tuple[str, str], float] | None = None,
-    root: float = 0.0,
-    resources: Resources | None = None,
+    pair_order: Mapping[tuple[str, str], float] | None = None,
 ) -> list[str]:
     """Order a tool set as the most plausible chain.
 
-    Score of an order = sum over consecutive pairs of: 1 if the first is mentioned earlier in
-    the request, + the past-plan weight of that link, + a small bonus if the tool graph allows
-    it, - 1 if it does not. Exhaustive up to 7 tools, else by mention position.
+    With ``pair_order`` (log-odds that a runs before b, e.g. from ``selector.PairOrder``) the
+    score of an order is the sum of those log-odds over all pairs it puts a before b, minus 1
+    per consecutive pair the tool graph cannot link. Without it: the sum over consecutive
+    pairs of 1 if the first is mentioned earlier in the request (0.5 when either has no cue
+    and ``unplaced_neutral``), + the past-plan weight of that link, + a small bonus if the
+    tool graph allows it, - 1 if it does not. Exhaustive up to 7 tools; beyond, by pairwise
+    wins (or mention position).
     """
     tools = list(dict.fromkeys(tools))
     if len(tools) <= 1:
         return tools
-    precedes = precedes or {}
 
     def edge(a: str, b: str) -> float:
         pa, pb = positions.get(a, NO_CUE), positions.get(b, NO_CUE)
@@ -106,28 +104,21 @@ def order_tools(
         else:
             mention = 1.0 if pa < pb else 0.0
         graph = 0.05 if catalog.can_feed(a, b) else -1.0
-        return chain_mention * mention + pair_weight.get((a, b), 0.0) + graph
+        return mention + pair_weight.get((a, b), 0.0) + graph
 
     if len(tools) > 7:
+        if pair_order is not None:
+            return sorted(tools, key=lambda a: -sum(pair_order.get((a, b), 0.0) for b in tools))
         return sorted(tools, key=lambda t: positions.get(t, NO_CUE))
 
     def total(p: tuple[str, ...]) -> float:
-        chain = sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1))
-        if not (global_mention or precedence or root):
-            return chain
-        extra = 0.0
-        for i in range(len(p)):
-            for j in range(i + 1, len(p)):
-                pa, pb = positions.get(p[i], NO_CUE), positions.get(p[j], NO_CUE)
-                if global_mention and NO_CUE not in (pa, pb):
-                    extra += global_mention * (1.0 if pa < pb else -1.0)
-                if precedence:
-                    extra += precedence * (precedes.get((p[i], p[j]), 0.5) - 0.5)
-        if root and resources is not None:
-            first = catalog.tools[p[0]]
-            if any(t in resources.by_type for t in first.inputs):
-                extra += root
-        return chain + extra
+        if pair_order is None:
+            return sum(edge(p[i], p[i + 1]) for i in range(len(p) - 1))
+        # a learned "a runs before b" log-odds for every pair, minus impossible links
+        before = sum(
+            pair_order.get((p[i], p[j]), 0.0) for i in range(len(p)) for j in range(i + 1, len(p))
+        )
+        return before - sum(not catalog.can_feed(p[i], p[i + 1]) for i in range(len(p) - 1))
 
     best = max(itertools.permutations(tools), key=total)
     return list(best)
@@ -365,18 +356,3 @@ def fill_gaps(
         if not added:
             break
     return out, notes
-
-
-def precedence_weights(
-    plans: Iterable[Sequence[str]],
-) -> dict[tuple[str, str], float]:
-    """P(a runs before b | a and b in the same plan), smoothed, from past plans."""
-    before: Counter[tuple[str, str]] = Counter()
-    for tools in plans:
-        order = list(dict.fromkeys(tools))
-        for i, a in enumerate(order):
-            for b in order[i + 1 :]:
-                before[(a, b)] += 1
-    return {(a, b): (n + 0.5) / (n + before[(b, a)] + 1) for (a, b), n in before.items()} | {
-        (b, a): (before[(b, a)] + 0.5) / (n + before[(b, a)] + 1) for (a, b), n in before.items()
-    }
