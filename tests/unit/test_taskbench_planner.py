@@ -263,3 +263,85 @@ def test_drop_unfed_keeps_the_sibling_whose_input_exists(data: Path) -> None:
         ["Image-to-Text", "Text Summarizer"], catalog, extract_resources("no files")
     )
     assert tools == ["Image-to-Text", "Text Summarizer"] and notes == []
+
+
+def _many() -> list[dict[str, object]]:
+    """A store large enough (>= min_store) for the learned selector and ordering."""
+    out: list[dict[str, object]] = []
+    for i in range(25):
+        out.append(rec(f"s{i}", f"Please summarize this text: 'note {i}'", ("Text Summarizer", [])))
+        out.append(
+            rec(
+                f"c{i}",
+                f"Read the text in scan{i}.jpg and then summarize it",
+                ("Image-to-Text", [f"scan{i}.jpg"]),
+                ("Text Summarizer", ["<node-0>"]),
+            )
+        )
+        out.append(
+            rec(f"o{i}", f"Colorize my black and white photo old{i}.png", ("Image Colorizer", []))
+        )
+    return out
+
+
+def test_fill_gaps_adds_the_converter_an_unfed_tool_needs(data: Path) -> None:
+    from benchmarks.taskbench.structure import fill_gaps
+
+    catalog = Catalog.load()
+    nothing = extract_resources("transcribe what I wrote")
+    # Audio-to-Text needs audio, nobody supplies it: the voted text->audio tool is added
+    tools, notes = fill_gaps(["Audio-to-Text"], {"Text-to-Audio": 0.2}, catalog, nothing, 0.05)
+    assert tools == ["Audio-to-Text", "Text-to-Audio"] and "needs audio" in notes[0]
+    # below the least score: nothing added
+    assert fill_gaps(["Audio-to-Text"], {"Text-to-Audio": 0.01}, catalog, nothing, 0.05)[0] == [
+        "Audio-to-Text"
+    ]
+    # the user supplied the audio: nothing to fill
+    talk = extract_resources("transcribe talk.wav")
+    assert fill_gaps(["Audio-to-Text"], {"Text-to-Audio": 0.9}, catalog, talk, 0.05)[0] == [
+        "Audio-to-Text"
+    ]
+
+
+def test_selector_learns_from_the_store_without_seeing_the_request(data: Path) -> None:
+    from benchmarks.taskbench.selector import ToolSelector
+
+    catalog = Catalog.load()
+    store = ExampleStore(_many())
+    selector = ToolSelector(catalog, store, inner=3)
+    text = "Read the text in page.jpg and then summarize it"
+    p = selector.probabilities(text, store.search(text, 10))
+    assert set(p) == set(catalog.names)
+    # Image-to-Text has no cue phrase here: only the neighbours' plans speak for it
+    assert p["Text Summarizer"] > 0.9 and p["Image-to-Text"] > 0.3
+    assert max(p["Image Colorizer"], p["Audio-to-Text"], p["Text-to-Audio"]) < 0.05
+
+
+def test_pair_order_learns_which_tool_runs_first(data: Path) -> None:
+    from benchmarks.taskbench.selector import PairOrder
+
+    catalog = Catalog.load()
+    pair_order = PairOrder(catalog, _many())
+    text = "summarize the text you read in page.jpg"  # mentions the summary first
+    resources = extract_resources(text)
+    scores = pair_order.scores(["Text Summarizer", "Image-to-Text"], {}, resources)
+    assert scores[("Image-to-Text", "Text Summarizer")] > 0
+    assert scores[("Text Summarizer", "Image-to-Text")] < 0
+    order = order_tools(["Text Summarizer", "Image-to-Text"], {}, {}, catalog, pair_order=scores)
+    assert order == ["Image-to-Text", "Text Summarizer"]
+
+
+def test_planner_with_a_large_store_uses_the_learned_parts(data: Path) -> None:
+    catalog = Catalog.load()
+    # a toy store: regularisation keeps the uncued Image-to-Text just under 0.5
+    config = PlannerConfig(selector_threshold=0.4)
+    planner = TaskBenchPlanner(catalog, ExampleStore(_many()), use_llm=False, config=config)
+    assert planner.selector is not None and planner.pair_order is not None
+    result = planner.plan("Read the text in receipt.jpg and then summarize it")
+    assert result.nodes == [
+        {"task": "Image-to-Text", "arguments": ["receipt.jpg"]},
+        {"task": "Text Summarizer", "arguments": ["<node-0>"]},
+    ]
+    # the learned parts are off below min_store (the fixed vote, as in the tests above)
+    small = TaskBenchPlanner(catalog, ExampleStore(DEV), use_llm=False)
+    assert small.selector is None and small.pair_order is None
