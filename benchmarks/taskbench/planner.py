@@ -1,13 +1,19 @@
-"""The TaskBench planner: which tools (votes), in what order and how linked (structure).
+"""The TaskBench planner: which tools (learned or voted), in what order and how linked.
 
 Per request:
-1. votes for each of the 40 tools: cue phrases in the request (cues.py), the plans of the k
-   most similar past requests (retrieval.py), and the tools the LLM proposes through our
-   decision layer (``services.structured.decide``: a JSON schema whose tool names are an enum,
-   arguments a bounded list of strings, references ``<node-j>``);
-2. the tools whose combined vote passes a threshold form the plan's tool set;
-3. structure.py orders them (mention order + past links + the tool graph), links each node to
-   the nearest earlier compatible output and fills user resources (files, URLs, quoted text).
+1. a score for each of the 40 tools: with a store of at least ``min_store`` past plans, the
+   probability from ``selector.ToolSelector`` (a classifier over cue phrases, the k most
+   similar past plans, a text classifier, past-plan statistics and the tool graph, fitted on
+   the store); otherwise fixed-weight votes of cue phrases (cues.py) and retrieved plans
+   (retrieval.py). The tools the LLM proposes through our decision layer
+   (``services.structured.decide``: a JSON schema whose tool names are an enum, arguments a
+   bounded list of strings, references ``<node-j>``) add to the score;
+2. the tools whose score passes a threshold form the plan's tool set, validated against the
+   tool graph (drop an unfed tool with a fed sibling, add the converter an unfed input needs,
+   the downloader a bare URL needs);
+3. the order maximises ``selector.PairOrder``'s "a runs before b" log-odds (without a store:
+   mention order + past links + the tool graph); structure.py links each node to the nearest
+   earlier compatible output and fills user resources (files, URLs, quoted text).
 
 The LLM never decides links: a 135M model cannot, and links follow from order and types. If
 its reply is invalid, ``decide`` records a fallback: the best retrieved plan adapted to the
