@@ -162,6 +162,9 @@ def register(registry: ToolRegistry) -> None:
             est_seconds=4.0,
             model="llm:writer",
             outputs=("title", "lines", "script", "characters"),
+            produces={"lines": "dialogue", "script": "text"},
+            makes="dialogue",
+            hints=("dialogue", "conversation", "script", "lines", "talk", "argument"),
             check=check_dialogue,
             improve=improve_dialogue,
         )

@@ -58,6 +58,9 @@ def register(registry: ToolRegistry) -> None:
             est_seconds=20.0,
             model="sdxl",
             outputs=("image",),
+            produces={"image": "image"},
+            makes="image",
+            hints=("image", "picture", "draw", "keyframe", "poster", "illustration", "portrait"),
             probe=probe_image,
             judged=False,  # an image needs the vision judge (role vision_judge)
         )

@@ -166,6 +166,7 @@ def register(registry: ToolRegistry) -> None:
                 est_seconds=0.1,
                 model="all-MiniLM-L6-v2",
                 outputs=("items",),
+                produces={"items": "knowledge"},
                 probe=probe_knowledge,
             )
         )

@@ -80,6 +80,16 @@ class ToolSpec:
     judged: bool = True
     """Whether the text LLM judge can read this tool's output. Media (audio, images) is scored
     by its checks alone: a text judge shown a file name would only add noise (ADR 0008)."""
+    consumes: dict[str, str] = field(default_factory=dict)
+    """Argument name -> data type it takes (e.g. ``{"lines": "dialogue"}``); the planner links
+    each such argument to an earlier step that produces that type."""
+    produces: dict[str, str] = field(default_factory=dict)
+    """Output field -> data type it holds (e.g. ``{"clips": "audio"}``)."""
+    makes: str = ""
+    """The deliverable this tool makes for the person (dialogue, voice, image, scene, answer,
+    or a plugin's own kind); empty for helper tools."""
+    hints: tuple[str, ...] = ()
+    """Short "when to use" phrases the planner matches against the request."""
 
     @property
     def name(self) -> str:
@@ -147,6 +157,13 @@ class ToolRegistry:
         """The tools that can run here (the only ones the planner sees)."""
         return [s for s in self.all() if s.availability(settings).ok]
 
+    def can_feed(self, source: str, target: str) -> bool:
+        """Whether ``source``'s output can feed one of ``target``'s typed inputs."""
+        src, dst = self.get(source), self.get(target)
+        if src is None or dst is None:
+            return False
+        return bool(set(src.produces.values()) & set(dst.consumes.values()))
+
     def unavailable(self, settings: Settings | None = None) -> dict[str, str]:
         """Tool name -> why it cannot run."""
         out = {}
@@ -170,6 +187,10 @@ def make_spec(
     check: Callable[[dict[str, Any], dict[str, Any]], dict[str, bool]] | None = None,
     improve: Callable[[dict[str, Any], list[str]], dict[str, Any]] | None = None,
     judged: bool = True,
+    consumes: dict[str, str] | None = None,
+    produces: dict[str, str] | None = None,
+    makes: str = "",
+    hints: tuple[str, ...] = (),
 ) -> ToolSpec:
     """Build a ToolSpec from a typed function with a Google docstring and a ``ctx`` argument."""
     structured = lc_tool(func, parse_docstring=True, error_on_invalid_docstring=False)
@@ -181,11 +202,15 @@ def make_spec(
         vram_gb=vram_gb,
         est_seconds=est_seconds,
         model=model,
-        outputs=outputs,
+        outputs=outputs or tuple(produces or {}),
         probe=probe,
         check=check,
         improve=improve,
         judged=judged,
+        consumes=dict(consumes or {}),
+        produces=dict(produces or {}),
+        makes=makes,
+        hints=hints,
     )
 
 

@@ -97,6 +97,10 @@ def register(registry: ToolRegistry) -> None:
             category="editing",
             est_seconds=0.2,
             outputs=("audio", "subtitles", "seconds"),
+            consumes={"clips": "audio"},
+            produces={"audio": "scene"},
+            makes="scene",
+            hints=("scene", "episode", "sketch", "assemble"),
             check=check_scene,
             judged=False,  # audio: its checks score it
         )
