@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from configs.settings import get_settings
 from nodes import prompts
 from nodes.common import RequestError, context_of, effective_request
+from planning.constraints import NOT_NAMES, classify_names, quoted_spans, read_constraints
 from services.structured import decide, system_user
 from state import Context, Intent, State, Thought
 from state.models import Deliverable
@@ -32,36 +33,18 @@ _RULES: list[tuple[str, tuple[Deliverable, ...]]] = [
     ),
     (
         r"\bimages?\b|\bpictures?\b|\bdraw\w*\b|\bkeyframes?\b|\bbackgrounds?\b|\billustrat\w*\b"
-        r"|\bposter\b|\bconcept art\b|\bportrait\b",
+        r"|\bposters?\b|\bconcept art\b|\bportraits?\b|\bstoryboard\w*\b|\bshots?\b|\bpanels?\b"
+        r"|\bpaint\w*\b|\bsketch(?:es)?\b",
         ("image",),
     ),
 ]
-_NOT_NAMES = {
-    "create",
-    "make",
-    "write",
-    "draw",
-    "generate",
-    "a",
-    "an",
-    "the",
-    "please",
-    "i",
-    "we",
-    "it",
-    "show",
-    "give",
-    "can",
-    "could",
-    "would",
-    "let",
-    "scene",
-    "short",
-    "what",
-    "how",
-    "when",
-}
-_SETTING = re.compile(r"\b(?:on|at|in|inside|under|near)\s+(?:the\s+|a\s+)?[\w\s'-]{3,60}$", re.I)
+_SETTING = re.compile(
+    r"\b(?:on|at|in|inside|under|near|by|through|across|around)\s+(?:the\s+|a\s+|an\s+)?"
+    r"[A-Za-z][\w' -]{2,60}?(?=\s*[,.;!?]|\s+(?:with|where|while|who|when|as|so|and\s+"
+    r"(?:make|have|let))\b|\s*$)",
+    re.I,
+)
+_NOT_SETTING = re.compile(r"\b(?:voice|tone|manner|style|way|lines?|words?)\b", re.I)
 
 
 class IntentDraft(BaseModel):
@@ -88,18 +71,6 @@ def rule_deliverables(text: str) -> list[Deliverable]:
     return found
 
 
-def names_in(text: str) -> list[str]:
-    """Capitalized words that read as names (not the first word of a sentence or a verb)."""
-    names: list[str] = []
-    for sentence in re.split(r"[.!?]\s+", text):
-        for i, word in enumerate(re.findall(r"\b[A-Z][a-zA-Z'-]+\b", sentence)):
-            if word.lower() in _NOT_NAMES or (i == 0 and sentence.startswith(word)):
-                continue
-            if word not in names:
-                names.append(word)
-    return names
-
-
 def clarity(
     text: str, deliverables: list[Deliverable], characters: list[str], setting: str
 ) -> float:
@@ -123,39 +94,72 @@ def grounded_goal(text: str, goal: str) -> str:
     return text.strip()[:160]
 
 
+def setting_of(text: str) -> str:
+    """The first place phrase outside quotes that is not a tone ("in an excited voice")."""
+    plain = text
+    for start, end, _ in quoted_spans(text):
+        plain = plain[:start] + " " * (end - start) + plain[end:]
+    for match in _SETTING.finditer(plain):
+        phrase = match.group(0).strip()
+        if not _NOT_SETTING.search(phrase):
+            return phrase
+    return ""
+
+
 def merge_intent(text: str, draft: IntentDraft) -> Intent:
-    """Keep what the request supports; fill the rest from rules; blend confidence."""
-    lowered = text.lower()
-    characters: list[str] = []
-    # Names as the request spells them, once each: a model's "luca" and the rule's "Luca" are
-    # one character (two spellings would make "every character speaks" unsatisfiable).
-    for name in [*draft.characters, *names_in(text)]:
-        match = re.search(rf"\b{re.escape(name.strip())}\b", text, re.I) if name.strip() else None
-        if match is None or match.group(0).casefold() in {c.casefold() for c in characters}:
-            continue
+    """Keep what the request's words support; fill the rest from rules; blend confidence.
+
+    Counts, speakers, quoted lines and tone come from the text itself (``read_constraints``);
+    the model's characters are kept only when they stand in the request as people (outside
+    quotes, not a place, prop or product name).
+    """
+    constraints = read_constraints(text)
+    people, others = classify_names(text)
+    plain = text
+    for start, end, _ in quoted_spans(text):
+        plain = plain[:start] + " " * (end - start) + plain[end:]
+    characters = [s for s in constraints.speakers if s != "Narrator"]
+    for name in [*people, *draft.characters]:
+        name = name.strip()
+        match = re.search(rf"\b{re.escape(name)}\b", plain, re.I) if name else None
+        if match is None:
+            continue  # not in the request's own words (or only inside a quote)
         word = match.group(0)
-        if word[0].isupper() or (len(word) >= 3 and word.lower() not in _NOT_NAMES):
-            characters.append(word)
-    deliverables = rule_deliverables(text) or list(dict.fromkeys(draft.deliverables)) or ["answer"]
-    setting = draft.setting.strip()
-    if not setting or not any(w in lowered for w in setting.lower().split() if len(w) > 3):
-        match = _SETTING.search(text.strip().rstrip(".!"))
-        setting = match.group(0).strip() if match else ""
+        if word.casefold() in {c.casefold() for c in characters}:
+            continue
+        if word in others or word.lower() in NOT_NAMES or not word[0].isupper():
+            continue
+        characters.append(word)
+    deliverables = rule_deliverables(text)
+    if constraints.counts.get("lines") or constraints.quotes:
+        deliverables += [d for d in ("dialogue",) if d not in deliverables]
+    if constraints.counts.get("images"):
+        deliverables += [d for d in ("image",) if d not in deliverables]
+    if constraints.quotes or constraints.narration:
+        deliverables += [d for d in ("dialogue", "voice") if d not in deliverables]
+    deliverables = deliverables or list(dict.fromkeys(draft.deliverables)) or ["answer"]
+    setting = setting_of(text)
     confidence = 0.7 * clarity(text, rule_deliverables(text), characters, setting) + 0.3 * float(
         draft.confidence
     )
     question = draft.question.strip()
     if not question.endswith("?") or len(question) < 10:
         question = DEFAULT_QUESTION
+    mood = draft.mood.strip()
+    if constraints.tone:
+        mood = constraints.tone
+    elif mood and mood.lower() not in text.lower():
+        mood = ""  # a mood the request does not state is the model's invention
     return Intent(
         goal=grounded_goal(text, draft.goal),
         deliverables=deliverables,
-        characters=characters[:5],
+        characters=characters[:8],
         setting=setting,
-        mood=draft.mood.strip(),
+        mood=mood,
         needs_web=bool(draft.needs_web),
         confidence=round(min(1.0, max(0.0, confidence)), 3),
         question=question,
+        constraints=constraints,
     )
 
 

@@ -16,11 +16,38 @@ Strategy = Literal["plan_execute", "react", "cot", "tot", "reflexion"]
 StepStatus = Literal["pending", "done", "failed", "skipped"]
 
 
+class Quote(BaseModel):
+    """A line the request quotes, to be spoken verbatim (by ``character`` when named)."""
+
+    character: str = ""
+    text: str
+
+
+class Constraints(BaseModel):
+    """What the request's own words require, read deterministically from the text.
+
+    The tools receive these as arguments and evaluate fails a result that breaks one.
+    """
+
+    counts: dict[str, int] = Field(default_factory=dict, description="e.g. lines: 2, images: 3")
+    speakers: list[str] = Field(default_factory=list, description="Who speaks, in order.")
+    not_speakers: list[str] = Field(
+        default_factory=list, description="Capitalized names that are places, props or tools."
+    )
+    quotes: list[Quote] = Field(default_factory=list)
+    tone: str = ""
+    narration: bool = False
+    injection: bool = Field(False, description="The request tries to override instructions.")
+
+
 class Intent(BaseModel):
     """What the person wants, as the understand node read it."""
 
     goal: str = Field(description="One-sentence restatement of the request.")
-    deliverables: list[Deliverable] = Field(default_factory=list)
+    deliverables: list[str] = Field(
+        default_factory=list,
+        description="What to make: dialogue, voice, image, scene, answer or a plugin kind.",
+    )
     characters: list[str] = Field(default_factory=list)
     setting: str = ""
     mood: str = ""
@@ -28,6 +55,7 @@ class Intent(BaseModel):
     needs_web: bool = False
     confidence: float = Field(0.0, ge=0.0, le=1.0)
     question: str = Field("", description="What to ask the person when confidence is low.")
+    constraints: Constraints = Field(default_factory=Constraints)
 
 
 class Clarification(BaseModel):
@@ -79,6 +107,9 @@ class Plan(BaseModel):
     repairs: list[str] = Field(default_factory=list, description="What validation fixed.")
     unavailable: list[str] = Field(default_factory=list, description="What could not be done.")
     version: int = 1
+    replans_done: int = Field(0, description="How many re-plan requests this plan answers.")
+    next_id: int = Field(1, description="The number of the next step id (ids are never reused).")
+    remaining: int = Field(0, description="Steps the strategy will still add (ReAct).")
 
     def step(self, step_id: str) -> Step | None:
         """The step with this id, if any."""
@@ -117,6 +148,24 @@ class Evaluation(BaseModel):
     passed: bool
     reasons: list[str] = Field(default_factory=list)
     checks: dict[str, bool] = Field(default_factory=dict)
+    judged: bool = Field(True, description="False when the judge could not be read or asked.")
+
+
+class RetryRequest(BaseModel):
+    """Reflect asks for another attempt of one step with improved arguments."""
+
+    step_id: str
+    attempt: int = Field(description="The attempt number to run next.")
+    args: dict[str, Any] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class ReplanRequest(BaseModel):
+    """Reflect asks the planner to rebuild the rest of the plan after failed steps."""
+
+    number: int = Field(description="1 for the first re-plan of the run, then 2, ...")
+    failed: list[str] = Field(default_factory=list, description="The step ids that failed.")
+    reason: str = ""
 
 
 class Reflection(BaseModel):
@@ -125,7 +174,7 @@ class Reflection(BaseModel):
     step_id: str
     attempt: int
     lesson: str
-    action: Literal["retry", "replan", "accept", "give_up"]
+    action: Literal["retry", "replan", "accept", "below_bar", "give_up"]
     new_args: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -21,6 +21,8 @@ from state.models import (
     Intent,
     Plan,
     Reflection,
+    ReplanRequest,
+    RetryRequest,
     Step,
     StepResult,
     Thought,
@@ -32,11 +34,6 @@ def merge_by_id(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
     merged = dict(left or {})
     merged.update(right or {})
     return merged
-
-
-def keep_max(left: int | None, right: int | None) -> int:
-    """A counter that concurrent writers can only move forward."""
-    return max(left or 0, right or 0)
 
 
 class InputState(TypedDict, total=False):
@@ -65,14 +62,14 @@ class State(InputState, total=False):
     """Latest evaluation per step id."""
     reflections: Annotated[list[Reflection], operator.add]
     """Reflexion memory: lessons and the actions taken (append-only)."""
-    retry_args: Annotated[dict[str, dict[str, Any]], merge_by_id]
-    """Improved arguments for a step's next attempt, keyed by step id."""
+    retries: Annotated[dict[str, RetryRequest], merge_by_id]
+    """Reflect's request for a step's next attempt (improved arguments), keyed by step id."""
+    replan_requests: Annotated[list[ReplanRequest], operator.add]
+    """Reflect's requests to re-plan after failed steps (append-only, numbered from 1)."""
     thoughts: Annotated[list[Thought], operator.add]
     """The visible thought chain (append-only)."""
     decisions: Annotated[list[Decision], operator.add]
     """How every typed LLM decision was obtained, fallbacks included (append-only)."""
-    replans: Annotated[int, keep_max]
-    """How many times the plan was rebuilt after a failure."""
     final: dict[str, Any] | None
     """The final report: summary, artifacts, scores, what could not be done."""
 

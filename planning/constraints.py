@@ -1,0 +1,370 @@
+"""What the request's words require: counts, speakers, quoted lines, tone, injection attempts.
+
+Read deterministically from the text, so a small model cannot lose them: "a two-line argument"
+is two lines; "Make Alberto say 'Silenzio, Bruno!'" is that line, verbatim, by Alberto (and
+neither "Silenzio" nor "Bruno" speaks); a capitalized word after a place preposition
+("through Portorosso"), after a determiner ("the Vespa") or shaped like a product name
+("ControlNet", "SDXL") is not a speaker.
+"""
+
+from __future__ import annotations
+
+import re
+
+from state.models import Constraints, Quote
+
+NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "pair": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_NUM = r"(\d{1,2}|" + "|".join(k for k in NUMBERS if k not in {"a", "an", "pair"}) + r")"
+UNITS = {
+    "lines": r"lines?|exchanges?|sentences?",
+    "images": r"shots?|images?|pictures?|panels?|keyframes?|frames?|illustrations?|drawings?"
+    r"|posters?|portraits?|backgrounds?|stills?",
+}
+_COUNT = {
+    kind: re.compile(
+        rf"\b{_NUM}(?:[\s-]+(?:short|quick|little|more|simple|funny|final|key|wide|close-up))?"
+        rf"[\s-]+(?:{units})\b",
+        re.I,
+    )
+    for kind, units in UNITS.items()
+}
+SPEECH_VERBS = (
+    r"say|says|said|saying|shout|shouts|shouted|shouting|whisper|whispers|whispered|whispering"
+    r"|ask|asks|asked|asking|yell|yells|yelled|reply|replies|replied|answer|answers|answered"
+    r"|exclaim|exclaims|exclaimed|mutter|mutters|muttered|scream|screams|screamed|cry|cries"
+    r"|cried|tell|tells|told|declare|declares|declared|sing|sings|sang|announce|announces"
+    r"|announced|shout out|call out|calls out|speak|speaks|talk|talks|argue|argues|chat|chats"
+)
+_SPEECH = re.compile(rf"^(?:{SPEECH_VERBS})$", re.I)
+# A word right before a name that makes it a place or a thing rather than a person.
+PLACE_WORDS = {
+    "in",
+    "at",
+    "on",
+    "to",
+    "into",
+    "onto",
+    "through",
+    "from",
+    "near",
+    "across",
+    "around",
+    "over",
+    "toward",
+    "towards",
+    "outside",
+    "inside",
+    "above",
+    "below",
+    "under",
+    "beyond",
+    "along",
+    "past",
+    "via",
+    "using",
+    "use",
+    "with",
+}
+THING_WORDS = {"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "this", "that"}
+# Words that start sentences or requests and are never names on their own.
+NOT_NAMES = {
+    "create",
+    "make",
+    "write",
+    "draw",
+    "generate",
+    "storyboard",
+    "compose",
+    "produce",
+    "render",
+    "show",
+    "give",
+    "design",
+    "imagine",
+    "have",
+    "let",
+    "please",
+    "can",
+    "could",
+    "would",
+    "will",
+    "should",
+    "i",
+    "we",
+    "you",
+    "it",
+    "they",
+    "he",
+    "she",
+    "what",
+    "how",
+    "why",
+    "when",
+    "where",
+    "who",
+    "which",
+    "ignore",
+    "now",
+    "then",
+    "also",
+    "and",
+    "but",
+    "or",
+    "tell",
+    "paint",
+    "sketch",
+    "animate",
+    "record",
+    "voice",
+    "narrate",
+    "add",
+    "put",
+    "depict",
+    "illustrate",
+    "scene",
+    "short",
+    "after",
+    "before",
+    "while",
+    "if",
+    "is",
+    "are",
+    "do",
+    "does",
+    "need",
+    "want",
+    "keep",
+    "find",
+    "search",
+    "look",
+    "explain",
+    "describe",
+    "summarize",
+    "next",
+    "finally",
+    "first",
+    "narrator",
+    "okay",
+    "ok",
+    "yes",
+    "no",
+    "hi",
+    "hello",
+    "dear",
+    "note",
+    "style",
+    "mood",
+    "setting",
+    "title",
+    "end",
+    "exterior",
+    "interior",
+    "day",
+    "night",
+    *THING_WORDS,
+    *PLACE_WORDS,
+}
+_QUOTE = re.compile(
+    r"“([^”]{2,300})”|\"([^\"]{2,300})\"|‘([^’]{2,300})’|(?:(?<=^)|(?<=[\s(:—-]))'([^']{2,300}?)'(?=$|[\s.,;:!?)—-])"
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_TONE_PHRASE = re.compile(
+    r"\b(?:in|with)\s+an?\s+([a-z]+)(?:,\s*[a-z]+)?\s+(?:voice|tone|manner|way|whisper)\b", re.I
+)
+_ADVERB = re.compile(
+    rf"\b([a-z]{{3,}}ly)\s+(?:{SPEECH_VERBS})\b|\b(?:{SPEECH_VERBS})\s+([a-z]{{3,}}ly)\b", re.I
+)
+_NOT_TONES = {"only", "early", "really", "family", "likely", "lovely", "finally", "daily", "ugly"}
+INJECTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,60}\b(?:instructions?|rules|prompts?"
+    r"|directions|guidelines|above|previous|system)\b|\bsystem prompt\b|\byou are now\b"
+    r"|\bdeveloper mode\b|\bjailbreak\b|\bact as (?:an? )?(?:admin|root|system)\b",
+    re.I,
+)
+_NARRATION = re.compile(r"\bnarrat(?:ion|or|e|ed|es|ing)\b|\bvoice-?over\b", re.I)
+
+
+def _number(token: str) -> int:
+    return int(token) if token.isdigit() else NUMBERS[token.lower()]
+
+
+def counts(text: str) -> dict[str, int]:
+    """Explicit counts: ``{"lines": 2}`` for "a two-line argument", ``{"images": 3}`` ..."""
+    found: dict[str, int] = {}
+    unquoted = _QUOTE.sub(" ", text)
+    for kind, pattern in _COUNT.items():
+        match = pattern.search(unquoted)
+        if match:
+            found[kind] = max(1, min(24, _number(match.group(1))))
+    if "images" in found and "lines" not in found and _NARRATION.search(unquoted):
+        if re.search(r"\b(?:for|per|with|under)\s+(?:each|every)\b|\beach\b", unquoted, re.I):
+            found["lines"] = found["images"]  # "a line of narration for each" shot
+    return found
+
+
+def quoted_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every quoted span as (start, end, inner text)."""
+    spans = []
+    for match in _QUOTE.finditer(text):
+        inner = next(g for g in match.groups() if g is not None).strip()
+        if re.search(r"[A-Za-z]", inner):
+            spans.append((match.start(), match.end(), inner))
+    return spans
+
+
+def _outside_quotes(text: str) -> str:
+    """The text with every quoted span blanked out (same length, so offsets still hold)."""
+    chars = list(text)
+    for start, end, _ in quoted_spans(text):
+        for i in range(start, end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _tech(word: str) -> bool:
+    """Product and tool names: inner capitals (ControlNet, LoRA), acronyms (SDXL), digits."""
+    core = word.strip("'’-")
+    return (
+        any(c.isdigit() for c in core)
+        or (len(core) >= 2 and core.isupper())
+        or any(c.isupper() for c in core[1:])
+    )
+
+
+def classify_names(text: str) -> tuple[list[str], list[str]]:
+    """(people, other names): capitalized words outside quotes, split by where they stand."""
+    plain = _outside_quotes(text)
+    people: list[str] = []
+    others: list[str] = []
+    for sentence in re.finditer(r"[^.!?;\n]+", plain):
+        words = list(_WORD.finditer(sentence.group(0)))
+        for i, match in enumerate(words):
+            word = match.group(0).rstrip("'’-")
+            possessive = word.endswith(("'s", "’s"))
+            if possessive:
+                word = word[:-2]
+            if not word or not word[0].isupper() or word.lower() in NOT_NAMES:
+                continue
+            prev = words[i - 1].group(0).lower() if i > 0 else ""
+            before = words[i - 2].group(0).lower() if i > 1 else ""
+            nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
+            if _tech(word):
+                kind = "other"
+            elif prev in THING_WORDS:
+                kind = "other"  # the Vespa, a Ferris wheel
+            elif prev in PLACE_WORDS and not (prev in {"to", "with"} and _SPEECH.match(before)):
+                kind = "person" if prev == "with" else "other"  # "talks with Bea" is a person
+            elif i == 0 and not (possessive or nxt.lower() == "and" or _SPEECH.match(nxt)):
+                # A sentence's first word is a name only when it acts like one.
+                kind = "other" if not nxt or not nxt[0].isupper() else "person"
+            else:
+                kind = "person"
+            target = people if kind == "person" else others
+            if word not in people and word not in others:
+                target.append(word)
+    return people, others
+
+
+def _speaker_near(text: str, start: int, end: int, people: list[str]) -> str:
+    """The named person attributed to the quote at ``start..end`` ("" if none)."""
+    names = "|".join(re.escape(p) for p in sorted(people, key=len, reverse=True))
+    if not names:
+        return ""
+    left = text[max(0, start - 80) : start]
+    right = text[end : end + 60]
+    verbs = SPEECH_VERBS
+    patterns_left = [
+        rf"\b({names})\b(?:\s+\w+ly)?\s+(?:{verbs})(?:\s+\w+ly)?(?:\s+(?:to|at)\s+\w+)?\s*[,:]?\s*$",
+        rf"\b({names})\b\s*:\s*$",
+        rf"\b(?:make|makes|have|has|let|lets|get|gets)\s+({names})\s+(?:\w+\s+)?(?:{verbs})\b"
+        r"[^\"“‘']{0,20}$",
+        rf"\b({names})\b[^\"“‘'.!?]{{0,40}}\b(?:{verbs})\b[^\"“‘'.!?]{{0,15}}$",
+    ]
+    for pattern in patterns_left:
+        match = re.search(pattern, left, re.I)
+        if match:
+            return _canonical(match.group(1), people)
+    for pattern in (
+        rf"^\s*[,.!?]?\s*(?:{verbs})\s+({names})\b",
+        rf"^\s*[,.!?]?\s*({names})\s+(?:{verbs})\b",
+    ):
+        match = re.search(pattern, right, re.I)
+        if match:
+            return _canonical(match.group(1), people)
+    return ""
+
+
+def _speaks(text: str, name: str) -> bool:
+    """Whether the words make ``name`` speak (a speech verb right after the name)."""
+    return bool(
+        re.search(
+            rf"\b{re.escape(name)}\b(?:\s+and\s+\w+)?\s+(?:\w+ly\s+)?(?:{SPEECH_VERBS})\b",
+            text,
+            re.I,
+        )
+    )
+
+
+def _canonical(name: str, people: list[str]) -> str:
+    return next((p for p in people if p.lower() == name.lower()), name)
+
+
+def tone(text: str) -> str:
+    """A tone the request asks for ("in an excited voice" -> "excited", "angrily" -> "angry")."""
+    plain = _outside_quotes(text)
+    match = _TONE_PHRASE.search(plain)
+    if match:
+        return match.group(1).lower()
+    for match in _ADVERB.finditer(plain):
+        adverb = (match.group(1) or match.group(2)).lower()
+        if adverb in _NOT_TONES:
+            continue
+        if adverb.endswith("ily"):
+            return adverb[:-3] + "y"
+        return adverb[:-2]
+    return ""
+
+
+def read_constraints(text: str) -> Constraints:
+    """Everything the request's words require, with no model involved."""
+    people, others = classify_names(text)
+    quotes = [
+        Quote(character=_speaker_near(text, s, e, people), text=inner)
+        for s, e, inner in quoted_spans(text)
+    ]
+    plain = _outside_quotes(text)
+    narration = bool(_NARRATION.search(plain))
+    if narration:
+        # Narrated work: the narrator speaks; a character speaks only when the words say so.
+        speakers = ["Narrator", *[p for p in people if _speaks(plain, p)]]
+    else:
+        speakers = list(people)
+    for quote in quotes:
+        if quote.character and quote.character not in speakers:
+            speakers.append(quote.character)
+    return Constraints(
+        counts=counts(text),
+        speakers=speakers,
+        not_speakers=[o for o in others if o not in speakers],
+        quotes=quotes,
+        tone=tone(text),
+        narration=narration,
+        injection=bool(INJECTION.search(text)),
+    )
