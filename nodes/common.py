@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from langchain_core.messages import HumanMessage
@@ -9,7 +10,9 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from services.outputs import run_dir
-from state import Context, State
+from state import Brief, Context, State
+
+FACT_COLLECTIONS = ("character_knowledge", "style_guides")
 
 
 class RequestError(ValueError):
@@ -52,3 +55,23 @@ def thread_id() -> str:
 def output_folder(ctx: Context) -> Path:
     """Where this run writes its files."""
     return run_dir(ctx.output_subdir or thread_id())
+
+
+def brief_facts(brief: Brief | None, limit: int = 700) -> str:
+    """What the studio knows, as facts about characters and style for a prompt.
+
+    Never past generations' lines, source tags, file names or ids: a small model copies
+    whatever text it is shown, and reads tags aloud.
+    """
+    if brief is None:
+        return ""
+    facts: list[str] = []
+    for item in brief.items:
+        if item.collection not in FACT_COLLECTIONS:
+            continue
+        text = " ".join(item.text.split())
+        text = re.sub(r"\[[^\]]*\]|\S+\.(?:md|ya?ml|json|txt)\b", "", text).strip()
+        if text and text not in facts:
+            facts.append(text[:170])
+    out = "; ".join(facts)
+    return out if len(out) <= limit else out[: limit - 1].rsplit(" ", 1)[0] + "…"

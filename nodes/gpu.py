@@ -12,8 +12,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from nodes.act import execute, report
 from nodes.common import context_of, output_folder
+from nodes.steps import execute, report
 from services.gpu import get_lease, get_residency
 from services.outputs import forget_step_record
 from state import Context, StepTask

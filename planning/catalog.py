@@ -7,7 +7,8 @@ steps follow from these types, so no tool or argument name is hard-coded in plan
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 # The data types of the studio's own tools. Plugins and the TaskBench adapter may use others:
 # a type is any lower-case word, compared for equality.
@@ -42,6 +43,10 @@ class ToolInfo(Protocol):
     hints: tuple[str, ...]
     heavy: bool
 
+    def arg_schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments the planner may fill."""
+        ...
+
 
 class Catalog(Protocol):
     """A set of tools the planner may choose from."""
@@ -50,7 +55,7 @@ class Catalog(Protocol):
         """The tool named ``name``, if any."""
         ...
 
-    def all(self) -> list[ToolInfo]:
+    def all(self) -> Sequence[ToolInfo]:
         """Every tool, in a stable order."""
         ...
 

@@ -1,7 +1,8 @@
 from typing import Any
 
-from graph.routes import dispatch, ready_tasks, route_after_reflect, route_after_understand
-from state import Context, Intent, Plan, Step, StepResult
+from graph.routes import dispatch, route_after_reflect, route_after_understand
+from nodes.steps import ready_tasks
+from state import Context, Intent, Plan, ReplanRequest, RetryRequest, Step, StepResult
 
 
 class _Runtime:
@@ -46,7 +47,7 @@ def test_pending_retry_blocks_dependents_and_reruns_with_new_args() -> None:
     state: dict[str, Any] = {
         "plan": _plan(),
         "results": {"s1": _done("s1", "write_dialogue", {"lines": []})},
-        "retry_args": {"s1": {"attempt": 2, "args": {"n_lines": 8}}},
+        "retries": {"s1": RetryRequest(step_id="s1", attempt=2, args={"n_lines": 8})},
     }
     tasks = ready_tasks(state)  # type: ignore[arg-type]
     assert [(t["step"].id, t["attempt"]) for t in tasks] == [("s1", 2)]
@@ -55,8 +56,22 @@ def test_pending_retry_blocks_dependents_and_reruns_with_new_args() -> None:
 
 def test_failed_dependency_blocks_and_reflect_routes() -> None:
     failed = StepResult(step_id="s1", tool="write_dialogue", status="failed", error="boom")
-    state: dict[str, Any] = {"plan": _plan(), "results": {"s1": failed}, "replans": 0}
+    state: dict[str, Any] = {"plan": _plan(), "results": {"s1": failed}}
     assert dispatch(state) == []  # type: ignore[arg-type]
     assert route_after_reflect(state, _Runtime()) == "respond"  # type: ignore[arg-type]
-    state["replans"] = 1  # reflect asked for a re-plan of plan v1
+    state["replan_requests"] = [ReplanRequest(number=1, failed=["s1"])]
+    assert route_after_reflect(state, _Runtime()) == "plan"  # type: ignore[arg-type]
+    state["plan"] = _plan().model_copy(update={"replans_done": 1})  # the re-plan answered it
+    assert route_after_reflect(state, _Runtime()) == "respond"  # type: ignore[arg-type]
+
+
+def test_react_replan_is_not_dropped() -> None:
+    # A ReAct plan's version grows with every step; a re-plan request must still be seen.
+    failed = StepResult(step_id="s1", tool="write_dialogue", status="failed", error="boom")
+    react = _plan().model_copy(update={"strategy": "react", "version": 4, "remaining": 1})
+    state: dict[str, Any] = {
+        "plan": react,
+        "results": {"s1": failed},
+        "replan_requests": [ReplanRequest(number=1, failed=["s1"])],
+    }
     assert route_after_reflect(state, _Runtime()) == "plan"  # type: ignore[arg-type]

@@ -5,10 +5,10 @@ from nodes.understand import (
     DEFAULT_QUESTION,
     IntentDraft,
     merge_intent,
-    names_in,
     rule_deliverables,
     understand,
 )
+from planning.constraints import classify_names
 from services.fake_llm import FakeChatModel
 
 DEMO = "Create a short scene where Luca and Alberto talk on the beach at sunset"
@@ -30,7 +30,7 @@ def draft(**kw: object) -> IntentDraft:
 
 
 def test_rules_read_the_demo() -> None:
-    assert names_in(DEMO) == ["Luca", "Alberto"]
+    assert classify_names(DEMO) == (["Luca", "Alberto"], [])
     assert rule_deliverables(DEMO) == ["dialogue", "voice", "scene"]
     intent = merge_intent(DEMO, draft(characters=["Luca", "Luigi"], confidence=0.0))
     assert intent.characters == ["Luca", "Alberto"]  # Luigi is not in the request
