@@ -1,7 +1,8 @@
 """The `animagent` command: run, resume, doctor, tools, report, graph (+ plugin commands).
 
 Exit codes: 0 done, 2 bad input or configuration, 3 paused waiting for an answer,
-4 the model or a store is unavailable (the run is checkpointed: resume it).
+4 the model or a store is unavailable (the run is checkpointed: resume it), 5 finished but
+incomplete (something asked for was not made, failed, or stayed below the quality bar).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=False)
 err = Console(stderr=True)
 
-EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE = 2, 3, 4
+EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE, EXIT_INCOMPLETE = 2, 3, 4, 5
 
 
 def _fail(message: str, code: int) -> None:
@@ -108,7 +109,10 @@ def _finish(
             raise typer.Exit(EXIT_PAUSED)
         answer = typer.prompt(question)
         _stream(graph, Command(resume=answer), config, context)
-    _report(state.values.get("final") or {})
+    final = state.values.get("final") or {}
+    _report(final)
+    if final.get("status") == "incomplete":
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 def _report(final: dict[str, Any]) -> None:
@@ -129,7 +133,7 @@ def _report(final: dict[str, Any]) -> None:
             f"{score:.2f}" if isinstance(score, float) else "-",
         )
     console.print(table)
-    console.print(final.get("summary", ""))
+    console.print(final.get("summary", ""), markup=False, highlight=False)
     console.print(f"[green]Output:[/] {final.get('output_dir')}/manifest.json", soft_wrap=True)
 
 

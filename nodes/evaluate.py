@@ -1,26 +1,33 @@
-"""evaluate: score each newly finished step attempt 0..1 against the goal.
+"""evaluate: score each newly finished step attempt 0..1 against the request.
 
-The score blends the tool's deterministic checks (files exist, durations plausible, every
-character speaks) with an LLM judge, for outputs the text judge can read; media (audio,
-images) is scored by its checks alone (``ToolSpec.judged``). A failed check caps the score
-below any sensible threshold, so a fluent judge can never pass a broken result.
+The score has two halves: the tool's deterministic checks (files exist, the request's counts,
+speakers and quoted lines hold) and, for outputs a text judge can read, an LLM judge. Either
+half can fail a step: any failed check caps the score below every sensible threshold, and a
+judge score of 0 keeps a perfect-check step below the default bar. A judge reply that cannot be
+read (after one repair attempt) is a judge failure: the step is scored by its checks alone and
+marked unjudged, never given the judge's half for free. Text that copies the request, a prompt
+or a past generation fails the ``original`` check. Media (audio, images) is scored by its
+checks alone (``ToolSpec.judged``).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from nodes import prompts
-from nodes.common import context_of
+from nodes.common import context_of, effective_request
+from services.originality import copied_lines
 from services.structured import decide, system_user
-from state import Context, Decision, Evaluation, State, StepResult, Thought
-from tools.registry import default_registry
+from state import Brief, Context, Decision, Evaluation, Intent, State, StepResult, Thought
+from tools.registry import ToolRegistry, default_registry
 
-CHECK_WEIGHT = 0.6
+CHECK_WEIGHT = 0.5
 FAILED_CHECK_CAP = 0.3
+PAST = "past_generations"
 
 
 class Judgement(BaseModel):
@@ -36,8 +43,39 @@ def _digest(result: StepResult) -> str:
     return text[:1200]
 
 
+def _texts(value: Any) -> list[str]:
+    """Every string of four or more words inside an output (file names excluded)."""
+    if isinstance(value, str):
+        return [value] if len(value.split()) >= 4 and "/" not in value else []
+    if isinstance(value, dict):
+        return [t for k, v in value.items() if k not in {"path", "artifacts"} for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def copy_sources(request: str, intent: Intent | None, brief: Brief | None) -> list[str]:
+    """Texts a result must not repeat: the request (less its quoted lines), prompts, the past."""
+    quoted = [q.text for q in intent.constraints.quotes] if intent else []
+    unquoted = request
+    for text in quoted:
+        unquoted = unquoted.replace(text, " ")
+    sources = [unquoted, *(v for v in vars(prompts).values() if isinstance(v, str))]
+    for item in brief.items if brief else []:
+        if item.collection == PAST:
+            sources += [item.text, str(item.metadata.get("params", ""))]
+    return sources
+
+
 def judge_step(
-    result: StepResult, goal: str, threshold: float
+    result: StepResult,
+    goal: str,
+    threshold: float,
+    *,
+    registry: ToolRegistry | None = None,
+    sources: list[str] | None = None,
+    required: list[str] | None = None,
+    constraints: str = "",
 ) -> tuple[Evaluation, Decision | None]:
     """Evaluate one attempt."""
     if result.status != "done":
@@ -48,35 +86,41 @@ def judge_step(
             passed=False,
             reasons=[result.error or "the step failed"],
         ), None
-    spec = default_registry().get(result.tool)
+    spec = (registry or default_registry()).get(result.tool)
     checks = spec.check(result.args, result.output) if spec and spec.check else {}
+    if sources:
+        keep = {" ".join(r.lower().split()) for r in required or []}
+        texts = [t for t in _texts(result.output) if " ".join(t.lower().split()) not in keep]
+        copied = copied_lines(texts, sources)
+        checks["original"] = not copied
     check_score = sum(checks.values()) / len(checks) if checks else 1.0
-
-    def fallback(reason: str) -> Judgement:
-        return Judgement(
-            score=check_score, reasons=[f"judge unavailable ({reason[:80]}); checks only"]
-        )
-
+    reasons = [f"check failed: {name}" for name, ok in checks.items() if not ok]
+    decision: Decision | None = None
+    judged = True
     if spec is not None and not spec.judged:
-        # Media the text judge cannot perceive: the checks are the whole score.
-        verdict, decision, weight = Judgement(score=check_score, reasons=[]), None, 1.0
+        score = check_score  # media the text judge cannot perceive: the checks are the score
     else:
         verdict, decision = decide(
             Judgement,
             system_user(
-                prompts.JUDGE, f"Goal: {goal}\nTool: {result.tool}\nResult: {_digest(result)}"
+                prompts.JUDGE,
+                f"Goal: {goal}\n{constraints}Tool: {result.tool}\nResult: {_digest(result)}",
             ),
             node="evaluate",
             role="judge",
-            fallback=fallback,
+            fallback=lambda reason: Judgement(score=0.0, reasons=[]),
             max_tokens=120,
         )
-        weight = CHECK_WEIGHT
-    score = weight * check_score + (1 - weight) * verdict.score
+        if decision.method == "fallback":
+            judged = False
+            score = check_score
+            reasons.append(f"not judged: the judge's reply was unreadable ({decision.reason[:80]})")
+        else:
+            score = CHECK_WEIGHT * check_score + (1 - CHECK_WEIGHT) * verdict.score
+            reasons += [r for r in verdict.reasons if r][:3]
     failed = [name for name, ok in checks.items() if not ok]
     if failed:
         score = min(score, FAILED_CHECK_CAP)
-    reasons = [f"check failed: {name}" for name in failed] + [r for r in verdict.reasons if r][:3]
     evaluation = Evaluation(
         step_id=result.step_id,
         attempt=result.attempt,
@@ -84,14 +128,32 @@ def judge_step(
         passed=score >= threshold and not failed,
         reasons=reasons,
         checks=checks,
+        judged=judged,
     )
     return evaluation, decision
+
+
+def constraint_note(intent: Intent | None) -> str:
+    """The request's hard constraints, as the judge should read them."""
+    if intent is None:
+        return ""
+    c = intent.constraints
+    parts = [f"{n} {kind}" for kind, n in c.counts.items()]
+    if c.speakers:
+        parts.append("speakers " + ", ".join(c.speakers))
+    parts += [f'{q.character or "someone"} says "{q.text}"' for q in c.quotes]
+    if c.tone:
+        parts.append(f"tone {c.tone}")
+    return f"Must keep: {'; '.join(parts)}\n" if parts else ""
 
 
 def evaluate(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     """Score every result whose latest attempt has no evaluation yet."""
     ctx = context_of(runtime)
-    goal = (state.get("intent").goal if state.get("intent") else "") or ""  # type: ignore[union-attr]
+    intent = state.get("intent")
+    goal = intent.goal if intent else ""
+    sources = copy_sources(effective_request(state), intent, state.get("brief"))
+    required = [q.text for q in intent.constraints.quotes] if intent else []
     known = state.get("evaluations") or {}
     evaluations: dict[str, Evaluation] = {}
     decisions: list[Decision] = []
@@ -100,16 +162,24 @@ def evaluate(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         seen = known.get(step_id)
         if seen is not None and seen.attempt >= result.attempt:
             continue
-        evaluation, decision = judge_step(result, goal, ctx.quality_threshold)
+        evaluation, decision = judge_step(
+            result,
+            goal,
+            ctx.quality_threshold,
+            sources=sources,
+            required=required,
+            constraints=constraint_note(intent),
+        )
         evaluations[step_id] = evaluation
         if decision:
             decisions.append(decision)
+        verdict = "pass" if evaluation.passed else "below bar"
         thoughts.append(
             Thought(
                 node="evaluate",
                 text=(
                     f"{step_id} attempt {result.attempt}: score {evaluation.score:.2f} "
-                    f"({'pass' if evaluation.passed else 'below bar'}) "
+                    f"({verdict}{'' if evaluation.judged else ', unjudged'}) "
                     f"{'; '.join(evaluation.reasons)[:200]}"
                 ),
             )

@@ -5,15 +5,13 @@ Reflexion: the lesson is kept in state and fed to the next attempt and the next 
 
 from __future__ import annotations
 
-from typing import Any
-
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from nodes import prompts
 from nodes.common import context_of
 from services.structured import decide, system_user
-from state import Context, Decision, Reflection, State, Thought
+from state import Context, Decision, Reflection, ReplanRequest, RetryRequest, State, Thought
 from tools.registry import default_registry
 
 
@@ -38,34 +36,37 @@ def _lesson(step_tool: str, reasons: list[str], use_llm: bool) -> tuple[str, Dec
 
 
 def reflect(state: State, runtime: Runtime[Context]) -> dict[str, object]:
-    """Turn fresh evaluations into actions."""
+    """Turn fresh evaluations into actions: accept, retry, re-plan, or report below the bar."""
     ctx = context_of(runtime)
     plan = state.get("plan")
     results = state.get("results") or {}
     done = {(r.step_id, r.attempt) for r in state.get("reflections") or []}
     registry = default_registry()
     reflections: list[Reflection] = []
-    retry_args: dict[str, dict[str, Any]] = {}
+    retries: dict[str, RetryRequest] = {}
     decisions: list[Decision] = []
-    replan = False
+    failed: list[str] = []
+    requests = state.get("replan_requests") or []
     use_llm = plan is not None and plan.strategy == "reflexion"
     for step_id, evaluation in (state.get("evaluations") or {}).items():
         result = results.get(step_id)
         if result is None or (step_id, evaluation.attempt) in done:
             continue
+        note = "" if evaluation.judged else " (not judged: checks only)"
         if evaluation.passed:
             reflections.append(
                 Reflection(
                     step_id=step_id,
                     attempt=evaluation.attempt,
-                    lesson="meets the bar",
+                    lesson="meets the bar" + note,
                     action="accept",
                 )
             )
             continue
         if result.status == "failed":
-            action = "replan" if (state.get("replans") or 0) < ctx.max_replans else "give_up"
-            replan = replan or action == "replan"
+            action = "replan" if len(requests) < ctx.max_replans else "give_up"
+            if action == "replan":
+                failed.append(step_id)
             reflections.append(
                 Reflection(
                     step_id=step_id,
@@ -83,7 +84,9 @@ def reflect(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             new_args = (
                 spec.improve(result.args, [lesson]) if spec and spec.improve else dict(result.args)
             )
-            retry_args[step_id] = {"attempt": evaluation.attempt + 1, "args": new_args}
+            retries[step_id] = RetryRequest(
+                step_id=step_id, attempt=evaluation.attempt + 1, args=new_args, reason=lesson
+            )
             reflections.append(
                 Reflection(
                     step_id=step_id,
@@ -98,16 +101,21 @@ def reflect(state: State, runtime: Runtime[Context]) -> dict[str, object]:
                 Reflection(
                     step_id=step_id,
                     attempt=evaluation.attempt,
-                    action="accept",
-                    lesson=f"kept the best effort ({evaluation.score:.2f}) "
-                    f"after {evaluation.attempt} attempts",
+                    action="below_bar",
+                    lesson=f"still below the bar ({evaluation.score:.2f} < "
+                    f"{ctx.quality_threshold:.2f}) after {evaluation.attempt} attempts: "
+                    + "; ".join(evaluation.reasons)[:160],
                 )
             )
     update: dict[str, object] = {"reflections": reflections, "decisions": decisions}
-    if retry_args:
-        update["retry_args"] = retry_args
-    if replan:
-        update["replans"] = (state.get("replans") or 0) + 1
+    if retries:
+        update["retries"] = retries
+    if failed:
+        update["replan_requests"] = [
+            ReplanRequest(
+                number=len(requests) + 1, failed=failed, reason=f"{', '.join(failed)} failed"
+            )
+        ]
     if reflections:
         update["thoughts"] = [
             Thought(

@@ -10,33 +10,21 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from configs.settings import get_settings
+from nodes import outcome
 from nodes.common import context_of, effective_request, output_folder, thread_id
 from services.outputs import atomic_write_json
 from state import Context, State, Thought
-
-
-def _not_done(state: State) -> list[str]:
-    plan = state.get("plan")
-    results = state.get("results") or {}
-    missing = list(plan.unavailable) if plan else []
-    for step in plan.steps if plan else []:
-        result = results.get(step.id)
-        if result is None:
-            blockers = [
-                d for d in step.depends_on if results.get(d) is None or results[d].status != "done"
-            ]
-            missing.append(
-                f"{step.id} ({step.tool}) not run: "
-                f"waiting on failed {', '.join(blockers) or 'steps'}"
-            )
-        elif result.status == "failed":
-            missing.append(f"{step.id} ({step.tool}) failed: {result.error}")
-    return missing
+from tools.registry import default_registry
 
 
 def _learn(state: State, ctx: Context, folder: Any) -> list[str]:
-    """Write accepted results to past_generations when the knowledge tools are installed."""
-    if not get_settings().knowledge.enabled:
+    """Write results accepted above the bar to past_generations (knowledge tools installed).
+
+    A request that tries to override instructions is handled as creative text, but nothing of
+    it is remembered: later runs must never retrieve it.
+    """
+    intent = state.get("intent")
+    if not get_settings().knowledge.enabled or (intent and intent.constraints.injection):
         return []
     try:
         knowledge = importlib.import_module("tools.knowledge")
@@ -46,11 +34,7 @@ def _learn(state: State, ctx: Context, folder: Any) -> list[str]:
     evaluations = state.get("evaluations") or {}
     for step_id, result in (state.get("results") or {}).items():
         evaluation = evaluations.get(step_id)
-        if (
-            result.status != "done"
-            or evaluation is None
-            or evaluation.score < ctx.quality_threshold
-        ):
+        if result.status != "done" or evaluation is None or not evaluation.passed:
             continue
         try:
             knowledge.record_generation(
@@ -66,55 +50,71 @@ def _learn(state: State, ctx: Context, folder: Any) -> list[str]:
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
-    """Summarize what was made, write the manifest, remember the successes."""
+    """Summarize what was made and what was not (and why), write the manifest, learn."""
     ctx = context_of(runtime)
     folder = output_folder(ctx)
     results = state.get("results") or {}
     evaluations = state.get("evaluations") or {}
     plan = state.get("plan")
     intent = state.get("intent")
+    registry = default_registry()
     made: dict[str, Any] = {}
     artifacts = []
     for step_id, result in results.items():
         for artifact in result.artifacts:
             artifacts.append({**artifact.model_dump(), "step": step_id})
         if result.status == "done":
+            evaluation = evaluations.get(step_id)
             made[step_id] = {
                 "tool": result.tool,
                 "attempts": result.attempt,
-                "score": evaluations[step_id].score if step_id in evaluations else None,
+                "score": evaluation.score if evaluation else None,
+                "passed": bool(evaluation and evaluation.passed),
+                "judged": bool(evaluation and evaluation.judged),
             }
     dialogue = next(
         (
             r.output.get("script")
             for r in results.values()
-            if r.tool == "write_dialogue" and r.status == "done"
+            if (spec := registry.get(r.tool)) and spec.makes == "dialogue" and r.status == "done"
         ),
         "",
     )
-    not_done = _not_done(state)
+    entries = outcome.deliverables(intent, plan, results, evaluations, registry)
+    status = outcome.status_of(entries, plan, results)
+    missing = outcome.not_done(entries)
+    unjudged = [k for k, e in evaluations.items() if not e.judged and k in results]
     learned = _learn(state, ctx, folder)
     lines = [f"Request: {effective_request(state)}"]
     if dialogue:
         lines.append(f"Dialogue:\n{dialogue}")
     if artifacts:
         lines.append("Files: " + ", ".join(a["path"] for a in artifacts))
-    if not results and intent is not None and intent.deliverables == ["answer"]:
-        lines.append("Nothing to make: the request asks for no dialogue, voice, image or scene.")
-    if not_done:
-        lines.append("Not done: " + "; ".join(not_done))
+    if unjudged:
+        lines.append(f"Not judged (the judge's reply was unreadable; checks only): {unjudged}")
+    if missing:
+        lines.append("Not done: " + "; ".join(missing))
+    lines.append(
+        "Outcome: complete"
+        if status == "complete"
+        else "Outcome: INCOMPLETE — not everything asked for was made at the quality bar"
+    )
     summary = "\n".join(lines)
     final = {
         "thread_id": thread_id(),
         "request": effective_request(state),
         "output_dir": str(folder),
+        "status": status,
+        "exit_code": outcome.EXIT_DONE if status == "complete" else outcome.EXIT_INCOMPLETE,
+        "deliverables": entries,
+        "constraints": intent.constraints.model_dump() if intent else {},
         "strategy": plan.strategy if plan else None,
         "plan": [s.model_dump() for s in plan.steps] if plan else [],
         "plan_repairs": plan.repairs if plan else [],
         "steps": made,
         "scores": {k: v.score for k, v in evaluations.items()},
         "artifacts": artifacts,
-        "not_done": not_done,
+        "not_done": missing,
         "learned": learned,
         "decisions": [d.model_dump() for d in state.get("decisions") or []],
         "thoughts": [t.text for t in state.get("thoughts") or []],

@@ -83,9 +83,30 @@ def install_tools(work: Path) -> None:
         return {"scene": "scene.wav", "n_clips": len(clips)}
 
     registry = default_registry()
-    registry.add(make_spec(write_dialogue, category="text", outputs=("lines",)))
-    registry.add(make_spec(synthesize_voice, category="audio", outputs=("clips",)))
-    registry.add(make_spec(assemble_scene, category="audio", outputs=("scene",)))
+    # The doubles declare the same types as the real tools, so the planner builds the same plan.
+    registry.add(
+        make_spec(
+            write_dialogue, category="text", produces={"lines": "dialogue"}, makes="dialogue"
+        )
+    )
+    registry.add(
+        make_spec(
+            synthesize_voice,
+            category="audio",
+            consumes={"lines": "dialogue"},
+            produces={"clips": "audio"},
+            makes="voice",
+        )
+    )
+    registry.add(
+        make_spec(
+            assemble_scene,
+            category="audio",
+            consumes={"clips": "audio"},
+            produces={"scene": "scene"},
+            makes="scene",
+        )
+    )
 
 
 def fake_model() -> Any:

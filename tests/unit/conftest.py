@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,14 +18,21 @@ def forbid_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANIMAGENT_ALLOW_MODEL_REQUESTS", "0")
 
 
+SEA_WORDS = ["tide", "gulls", "boat", "shells", "waves", "sunset", "harbour", "nets", "sail"]
+PASSING_JUDGE = {"score": 0.9, "reasons": ["clear and in character"]}
+
+
 def dialogue_script(messages: list[Any]) -> str:
-    """Two distinct lines per character named in the prompt."""
+    """Distinct lines for the characters named in the prompt, as many as it asks for."""
     text = str(messages[-1].content)
     names = [n.strip() for n in text.split("Characters:")[1].split("\n")[0].split(",")]
+    count = int(re.search(r"Write (?:exactly|up to) (\d+) lines", text).group(1))  # type: ignore[union-attr]
     lines = [
-        {"character": name, "text": f"{name} says line {i} about the sea."}
-        for i in range(2)
-        for name in names
+        {
+            "character": names[i % len(names)],
+            "text": f"Look at the {SEA_WORDS[i % len(SEA_WORDS)]}, number {i + 1}!",
+        }
+        for i in range(min(count, max(2, len(names))))
     ]
     return json.dumps({"title": "At the beach", "lines": lines})
 
@@ -36,6 +44,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatModel]:
     from configs.settings import get_settings
 
     get_settings.cache_clear()
-    model = FakeChatModel(scripts={"Dialogue": dialogue_script})
+    # Every script is explicit: the judge passes only because this fixture says so, and
+    # tests of the failure paths replace it.
+    model = FakeChatModel(scripts={"Dialogue": dialogue_script, "Judgement": PASSING_JUDGE})
     with override_models(model):
         yield model
