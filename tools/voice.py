@@ -43,7 +43,28 @@ def voice_for(character: str, cast: list[str], settings: Settings) -> str:
     return voices[index % len(voices)]
 
 
-def _espeak(text: str, voice: str, speed: int, out: Path, settings: Settings) -> None:
+# How a tone word changes espeak-ng's delivery: (words-per-minute factor, pitch 0-99,
+# amplitude 0-200). Unknown tones speak neutrally; the tone is still recorded with the clip.
+TONES: dict[str, tuple[float, int, int]] = {
+    "excited": (1.2, 70, 150),
+    "happy": (1.1, 65, 120),
+    "cheerful": (1.1, 65, 120),
+    "angry": (1.1, 40, 180),
+    "furious": (1.15, 35, 190),
+    "sad": (0.8, 35, 80),
+    "tired": (0.8, 40, 70),
+    "calm": (0.9, 45, 90),
+    "nervous": (1.2, 60, 90),
+    "scared": (1.25, 70, 90),
+    "whispered": (0.9, 45, 40),
+    "quiet": (0.9, 45, 50),
+}
+NEUTRAL = (1.0, 50, 100)
+
+
+def _espeak(
+    text: str, voice: str, speed: int, out: Path, settings: Settings, tone: str = ""
+) -> None:
     binary = shutil.which(settings.voice.espeak_binary)
     if binary is None:
         raise ToolUnavailableError(
@@ -51,8 +72,24 @@ def _espeak(text: str, voice: str, speed: int, out: Path, settings: Settings) ->
             "`make setup` does) or set ANIMAGENT_VOICE__BACKEND=gpt_sovits."
         )
     tmp = out.with_suffix(".tmp.wav")
+    factor, pitch, amplitude = TONES.get(tone.lower(), NEUTRAL)
+    wpm = max(80, min(450, int(speed * factor)))
     proc = subprocess.run(
-        [binary, "-v", voice, "-s", str(speed), "-w", str(tmp), "--", text],
+        [
+            binary,
+            "-v",
+            voice,
+            "-s",
+            str(wpm),
+            "-p",
+            str(pitch),
+            "-a",
+            str(amplitude),
+            "-w",
+            str(tmp),
+            "--",
+            text,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -67,10 +104,18 @@ def _espeak(text: str, voice: str, speed: int, out: Path, settings: Settings) ->
 _LOADED: dict[str, str] = {}
 
 
-def _sovits(text: str, character: str, out: Path, settings: Settings) -> str:
-    """Speak one line through a GPT-SoVITS api_v2 server; return the voice used."""
+def _sovits(text: str, character: str, out: Path, settings: Settings, tone: str = "") -> str:
+    """Speak one line through a GPT-SoVITS api_v2 server; return the voice used.
+
+    A tone picks the character's reference clip for that tone (``"Luca:excited"``) when the
+    settings name one: GPT-SoVITS imitates the delivery of its reference audio.
+    """
     voices = settings.voice.gpt_sovits_voices
-    voice = voices.get(character) or voices.get("default")
+    voice = (
+        (voices.get(f"{character}:{tone}") if tone else None)
+        or voices.get(character)
+        or voices.get("default")
+    )
     if voice is None:
         raise ToolUnavailableError(
             f"no GPT-SoVITS voice for {character!r}: set voice.gpt_sovits_voices.{character}"
@@ -107,6 +152,7 @@ def _sovits(text: str, character: str, out: Path, settings: Settings) -> str:
 def synthesize_voice(
     lines: list[dict[str, str]],
     speed: int = 0,
+    tone: str = "",
     ctx: Annotated[ToolContext | None, InjectedToolArg] = None,
 ) -> dict[str, Any]:
     """Speak each dialogue line into its own WAV file, one voice per character.
@@ -114,6 +160,7 @@ def synthesize_voice(
     Args:
         lines: The dialogue lines, each {"character": name, "text": words}.
         speed: Words per minute (0 = the configured default).
+        tone: How the lines are delivered (e.g. excited, angry, sad, whispered).
     """
     assert ctx is not None
     settings = ctx.settings
@@ -131,16 +178,17 @@ def synthesize_voice(
         out = ctx.path(f"voice/{i:02d}_{safe_name(who, 24).lower()}.wav")
         out.parent.mkdir(parents=True, exist_ok=True)
         if settings.voice.backend == "gpt_sovits":
-            voice = _sovits(text, who, out, settings)
+            voice = _sovits(text, who, out, settings, tone)
         else:
             voice = voice_for(who, cast, settings)
-            _espeak(text, voice, wpm, out, settings)
+            _espeak(text, voice, wpm, out, settings, tone)
         clips.append(
             {
                 "path": str(out.relative_to(ctx.run_dir)),
                 "character": who,
                 "text": text,
                 "voice": voice,
+                "tone": tone,
                 "seconds": round(wav_seconds(out), 3),
             }
         )

@@ -138,3 +138,29 @@ def test_step_record_is_trusted_only_with_its_files(tmp_path: Path) -> None:
     assert load_step_record(tmp_path, "voices", 1) is None
     (tmp_path / "line-1.wav").unlink()
     assert load_step_record(tmp_path, "voices", 1) is None
+
+
+def test_tone_changes_the_delivery(tmp_path: Path) -> None:
+    line = [{"character": "Luca", "text": "We are going to Portorosso tomorrow morning!"}]
+    seconds = {}
+    for tone in ("", "excited", "sad"):
+        ctx = ToolContext(run_dir=tmp_path / (tone or "neutral"))
+        out = synthesize_voice(line, tone=tone, ctx=ctx)
+        assert out["clips"][0]["tone"] == tone
+        seconds[tone] = out["clips"][0]["seconds"]
+    assert seconds["excited"] < seconds[""] < seconds["sad"]
+
+
+def test_the_planner_hands_the_tone_to_the_voice() -> None:
+    from planning.build import Builder
+    from planning.constraints import read_constraints
+    from state import Intent
+
+    text = "Have Massimo greet Luca in an excited voice"
+    c = read_constraints(text)
+    intent = Intent(goal=text, deliverables=["voice"], characters=c.speakers, constraints=c)
+    registry = default_registry()
+    builder = Builder(registry, {"write_dialogue", "synthesize_voice"}, {}, intent, text)
+    drafts = builder.build()
+    assert [d.tool for d in drafts] == ["write_dialogue", "synthesize_voice"]
+    assert drafts[1].args["tone"] == "excited" and drafts[0].args["mood"] == "excited"
