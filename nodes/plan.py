@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, create_model
 from configs.settings import get_settings
 from nodes import prompts
 from nodes.common import brief_facts, context_of, effective_request
-from planning.build import Builder, Draft
+from planning.build import SLOT_NAMES, Builder, Draft
 from planning.check import validate_steps
 from planning.replan import merge_steps
 from services.llm import get_chat_model
@@ -158,6 +158,57 @@ def apply_past_parameters(
     return notes
 
 
+def _observations(state: State) -> str:
+    """What the finished steps produced, in a line each (the ReAct observation)."""
+    plan = state.get("plan")
+    results = state.get("results") or {}
+    lines = []
+    for step in plan.steps if plan else []:
+        result = results.get(step.id)
+        if result is None:
+            continue
+        made = ", ".join(f"{k}" for k in result.output)[:80]
+        lines.append(f"- {step.tool}: {result.status}" + (f" ({made})" if made else ""))
+    return "\n".join(lines) or "- nothing yet"
+
+
+def react_action(
+    state: State, registry: ToolRegistry, request: str, candidates: list[Draft]
+) -> tuple[Draft, Decision, str]:
+    """Thought -> action: the model calls the tool to run next, through function calling.
+
+    The offered functions are the steps the plan can take now (their inputs exist); the call's
+    arguments may set only parameters that are not request slots, and only to values the
+    request states. A call to anything else, or no call, takes the first candidate (recorded).
+    """
+    from services.function_calling import call_functions, functions_from_tools
+
+    names = list(dict.fromkeys(d.tool for d in candidates))
+    functions = functions_from_tools([registry.get(n).tool for n in names])  # type: ignore[union-attr]
+    # The request is the only human turn: function calling grounds argument values in it.
+    observed = f"Observations so far:\n{_observations(state)}\nThe one tool to run next:"
+    calls, decision = call_functions(
+        functions,
+        [{"role": "user", "content": request}, {"role": "assistant", "content": observed}],
+        model=get_chat_model("planner"),
+        max_calls=1,
+        node="plan",
+        max_tokens=160,
+    )
+    for call in calls:
+        name, args = next(iter(call.items()))
+        chosen = next((d for d in candidates if d.tool == name), None)
+        if chosen is not None:
+            taken = {}
+            for key, value in args.items():
+                # Counts, speakers, lines and tone come from the request's words alone: a
+                # slot the request left empty stays empty, whatever the model fills in.
+                if key not in SLOT_NAMES and key not in chosen.args and key not in chosen.links:
+                    chosen.args[key] = taken[key] = value
+            return chosen, decision, f"Action: call {name}" + (f" with {taken}" if taken else "")
+    return candidates[0], decision, f"Action: {candidates[0].tool} (the model named no usable tool)"
+
+
 def _score(drafts: list[Draft], notes: list[str], repairs: list[str]) -> float:
     """Tree-of-Thoughts: fewer unmet deliverables, fewer repairs, fewer steps."""
     return round(1.0 / (1 + len(notes)) + 0.2 / (1 + len(repairs)) + 0.1 / (1 + len(drafts)), 4)
@@ -220,8 +271,20 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     elif previous is not None and extending:
         kept = list(previous.steps)
     first = previous.next_id if previous else 1
-    limit = 1 if strategy == "react" else None
-    steps, next_id, left = merge_steps(kept, drafts, first, limit=limit)
+    remaining = 0
+    if strategy == "react":
+        _, _, waiting = merge_steps(kept, drafts, first, limit=0)
+        blocked = {id(d) for d in waiting}
+        ready = [
+            d for d in waiting if all(id(drafts[i]) not in blocked for i, _ in d.links.values())
+        ]
+        if ready:
+            chosen, decision, action = react_action(state, registry, request, ready)
+            decisions.append(decision)
+            thoughts.append(Thought(node="plan", text=action))
+            drafts = [d for d in drafts if d is chosen or id(d) not in blocked]
+        remaining = max(0, len(waiting) - (1 if ready else 0))
+    steps, next_id, _ = merge_steps(kept, drafts, first, limit=1 if strategy == "react" else None)
     steps, more = validate_steps(steps, registry, set(names))
     repairs += more
     fresh = [s for s in steps if s.id not in {k.id for k in kept}]
@@ -237,7 +300,7 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         rationale=why,
         replans_done=requests[-1].number if requests else 0,
         next_id=next_id,
-        remaining=len(left) if strategy == "react" else 0,
+        remaining=remaining,
     )
     summary = " -> ".join(f"{s.id}:{s.tool}" for s in steps) or "no tool steps"
     thoughts.append(

@@ -65,6 +65,25 @@ def request_slots(intent: Intent) -> dict[str, Any]:
     return slots
 
 
+SLOT_NAMES = frozenset(
+    {
+        "characters",
+        "premise",
+        "setting",
+        "mood",
+        "tone",
+        "required_lines",
+        "prompt",
+        "description",
+        "query",
+        "question",
+        "name",
+        "n_lines",
+    }
+)
+"""Every slot ``request_slots`` can fill: arguments only the request's own words decide."""
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 

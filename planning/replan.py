@@ -1,8 +1,9 @@
 """Merge a freshly built plan with steps that already exist, keeping ids stable.
 
-A built step that matches a kept step (same tool, same arguments, inputs from the same kept
-steps) takes that step's id, so its finished result counts; every other step gets a new id from
-the plan's counter, so an old result can never be mistaken for a new step's. Used by re-plans
+A built step that matches a kept step (same tool, the same values for the arguments it sets,
+inputs from the same kept steps) takes that step's id, so its finished result counts; every
+other step gets a new id from the plan's counter, so an old result can never be mistaken for a
+new step's. Used by re-plans
 (kept = the steps accepted so far) and by ReAct's next step (kept = the plan so far).
 """
 
@@ -41,8 +42,16 @@ def merge_steps(
         if args is None:
             left.append(draft)
             continue
+        # A kept step may carry more (a ReAct call's own arguments, past parameters): it
+        # matches when everything the draft asks for is the same.
         match = next(
-            (s for s in kept if s.tool == draft.tool and s.args == args and s.id not in ids),
+            (
+                s
+                for s in kept
+                if s.tool == draft.tool
+                and all(s.args.get(k) == v for k, v in args.items())
+                and s.id not in ids
+            ),
             None,
         )
         if match is not None:

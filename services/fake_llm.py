@@ -29,6 +29,8 @@ def example_from_schema(node: dict[str, Any], root: dict[str, Any]) -> Any:
     if "anyOf" in node:
         options = [o for o in node["anyOf"] if o.get("type") != "null"] or node["anyOf"]
         return example_from_schema(options[0], root)
+    if "const" in node:
+        return node["const"]
     if "enum" in node:
         return node["enum"][0]
     if "default" in node:

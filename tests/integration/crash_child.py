@@ -85,9 +85,7 @@ def install_tools(work: Path) -> None:
     registry = default_registry()
     # The doubles declare the same types as the real tools, so the planner builds the same plan.
     registry.add(
-        make_spec(
-            write_dialogue, category="text", produces={"lines": "dialogue"}, makes="dialogue"
-        )
+        make_spec(write_dialogue, category="text", produces={"lines": "dialogue"}, makes="dialogue")
     )
     registry.add(
         make_spec(
