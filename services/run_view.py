@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from services.outputs import safe_name
+
 _IMAGE = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 _AUDIO = {".wav", ".mp3", ".ogg", ".flac", ".m4a"}
 _VIDEO = {".mp4", ".webm", ".mov"}
@@ -400,3 +402,31 @@ def collect(
         "summary": str(man.get("summary", "")),
         "missing": missing,
     }
+
+
+def run_folders(outputs_dir: Path) -> dict[str, Path]:
+    """Every run folder under ``outputs_dir``, keyed by the thread id its manifest names.
+
+    A run written to a custom subfolder (``output_subdir``) is found by its manifest's
+    ``thread_id``; a folder without a manifest is keyed by its own name.
+    """
+    found: dict[str, Path] = {}
+    if not outputs_dir.is_dir():
+        return found
+    for folder in sorted(p for p in outputs_dir.iterdir() if p.is_dir()):
+        if folder.name.startswith("."):
+            continue
+        manifest = read_manifest(folder)
+        thread = str((manifest or {}).get("thread_id") or folder.name)
+        # The folder named after the thread wins over a custom subfolder of the same thread.
+        if thread not in found or folder.name == thread:
+            found[thread] = folder
+    return found
+
+
+def find_run_folder(outputs_dir: Path, thread_id: str) -> Path | None:
+    """``outputs_dir/<thread>``, else the folder whose manifest names ``thread_id``."""
+    direct = outputs_dir / safe_name(thread_id, 120)
+    if direct.is_dir():
+        return direct
+    return run_folders(outputs_dir).get(thread_id)
