@@ -374,7 +374,8 @@ def collect(
         if finished
         else "",
         "duration": (finished - started) if finished and started else None,
-        "intent": {k: v for k, v in intent.items() if v not in ("", [], None)},
+        # The intent's own question is shown under "Waiting for an answer" only when asked.
+        "intent": {k: v for k, v in intent.items() if v not in ("", [], None) and k != "question"},
         "strategy": str(man.get("strategy") or plan.get("strategy") or ""),
         "plan_version": int(_num(plan.get("version")) or 1) if steps else 0,
         "plan_versions": plan_versions,
