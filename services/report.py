@@ -21,7 +21,11 @@ REPORT_NAME = "report.html"
 _log = logging.getLogger(__name__)
 
 
-def _environment() -> Environment:
+def report_environment() -> Environment:
+    """The Jinja2 environment of the report (autoescaping on; compiling the page costs ~0.2 s).
+
+    A caller that writes many reports (a server, a benchmark) keeps one and passes it in.
+    """
     env = Environment(
         loader=PackageLoader("services", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -45,9 +49,10 @@ def _size(n: int | None) -> str:
     return f"{size:.1f} GB"
 
 
-def render_report(view: Mapping[str, Any]) -> str:
+def render_report(view: Mapping[str, Any], env: Environment | None = None) -> str:
     """The report page for a collected run view."""
-    return _environment().get_template("report.html.j2").render(run=view)
+    template = (env or report_environment()).get_template("report.html.j2")
+    return template.render(run=view)
 
 
 def write_report(
@@ -55,12 +60,13 @@ def write_report(
     manifest: dict[str, Any] | None = None,
     snapshot: Mapping[str, Any] | None = None,
     history: Iterable[Mapping[str, Any]] = (),
+    env: Environment | None = None,
 ) -> Path:
     """Write ``folder/report.html``; the manifest is read from the folder when not given."""
-    view = collect(
-        folder, manifest if manifest is not None else read_manifest(folder), snapshot, history
-    )
-    return atomic_write_bytes(folder / REPORT_NAME, render_report(view).encode("utf-8"))
+    if manifest is None:
+        manifest = read_manifest(folder)
+    view = collect(folder, manifest, snapshot, history)
+    return atomic_write_bytes(folder / REPORT_NAME, render_report(view, env).encode("utf-8"))
 
 
 def write_report_safely(

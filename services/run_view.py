@@ -10,6 +10,8 @@ to stay inside the run folder and every text is rendered escaped by the caller.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -75,23 +77,27 @@ def media_kind(path: str, declared: str = "") -> str:
 
 
 def _file(folder: Path, rel: str, **extra: Any) -> dict[str, Any]:
-    """One file entry: a safe relative link, or why there is none."""
-    root = folder.resolve()
+    """One file entry: a safe relative link, or why there is none (``folder`` is resolved)."""
     entry: dict[str, Any] = {"path": rel, "href": None, "problem": "", "bytes": None, **extra}
-    candidate = Path(rel)
-    if not rel or candidate.is_absolute():
+    if not rel or os.path.isabs(rel):
         entry["problem"] = "absolute path: not linked (only files inside the run folder are)"
         return entry
-    target = (root / candidate).resolve()
-    if not target.is_relative_to(root):
+    # os.path, not pathlib: this runs for every file of a run and pathlib's parsing dominated.
+    root = str(folder)
+    target = os.path.realpath(os.path.join(root, rel))  # symlinks followed, '..' removed
+    if not target.startswith(root + os.sep):
         entry["problem"] = "points outside the run folder: not linked"
         return entry
-    if not target.is_file():
+    try:
+        info = os.stat(target)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
         entry["problem"] = "missing on disk"
         return entry
-    entry["bytes"] = target.stat().st_size
+    entry["bytes"] = info.st_size
     # Percent-encoded relative link: odd names (spaces, '#', '?', quotes) still resolve.
-    entry["href"] = quote(target.relative_to(root).as_posix())
+    entry["href"] = quote(os.path.relpath(target, root).replace(os.sep, "/"))
     return entry
 
 
@@ -254,6 +260,7 @@ def collect(
         history: earlier checkpoints, oldest first, each with ``values``, ``next`` and
             ``created_at`` (epoch seconds); they give the plan versions and node timings.
     """
+    folder = folder.resolve()  # once: every link is checked against it
     snap = plain(dict(snapshot or {}))
     values = _dict(snap.get("values"))
     man = _dict(manifest)
@@ -280,11 +287,12 @@ def collect(
         artifacts.append(_file(folder, rel, kind=kind, step=str(a.get("step", "")), meta=meta))
     listed = {a["path"] for a in artifacts}
     other_files = []
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder).as_posix()
-            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-            if path.is_file() and not hidden and rel not in listed and rel not in _OWN:
+    for here, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .steps: the run's own
+        base = os.path.relpath(here, folder).replace(os.sep, "/")
+        for name in sorted(names):
+            rel = name if base == "." else f"{base}/{name}"
+            if not name.startswith(".") and rel not in listed and rel not in _OWN:
                 other_files.append(_file(folder, rel, kind=media_kind(rel)))
 
     step_status: dict[str, str] = {}
