@@ -175,6 +175,13 @@ def show(thread_id: str = typer.Argument(..., help="The run (thread id) to show.
         )
     if view["steps"]:
         console.print(steps)
+    if view["deliverables"]:
+        wanted = Table(title="Deliverables")
+        for col in view["deliverable_columns"]:
+            wanted.add_column(escape(str(col)), overflow="fold")
+        for d in view["deliverables"]:
+            wanted.add_row(*(escape(str(d.get(c, "-"))) for c in view["deliverable_columns"]))
+        console.print(wanted)
     for question in view["questions"]:
         console.print(f"[bold yellow]Waiting for your answer:[/] {escape(question)}")
         console.print(f'Answer with: animagent resume {thread_id} --answer "..."', soft_wrap=True)

@@ -120,6 +120,15 @@ def _status(manifest: dict[str, Any] | None, snapshot: Mapping[str, Any]) -> tup
     return "done", ""
 
 
+def _brief(value: Any) -> str:
+    """A field of the intent as one line; a nested record keeps only its filled entries."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_brief(v)}" for k, v in value.items() if _brief(v))
+    if isinstance(value, list):
+        return ", ".join(_brief(v) for v in value if _brief(v))
+    return "" if value in ("", None, False) else str(value)
+
+
 def _graph(steps: list[dict[str, Any]], status: Mapping[str, str]) -> dict[str, Any]:
     """A layered drawing of the plan DAG: a step's layer is its longest path from a root."""
     ids = [str(s.get("id", "")) for s in steps]
@@ -358,6 +367,7 @@ def collect(
     intent = _dict(man.get("intent")) or _dict(values.get("intent"))
     request = str(man.get("request") or values.get("request") or "")
     not_done = [x if isinstance(x, dict) else {"what": str(x)} for x in _list(man.get("not_done"))]
+    deliverables = [d for d in _list(man.get("deliverables")) if isinstance(d, dict)]
     questions = [
         str(_dict(i.get("value")).get("question", i.get("value", "")))
         for i in _list(snap.get("interrupts"))
@@ -383,7 +393,7 @@ def collect(
         else "",
         "duration": (finished - started) if finished and started else None,
         # The intent's own question is shown under "Waiting for an answer" only when asked.
-        "intent": {k: v for k, v in intent.items() if v not in ("", [], None) and k != "question"},
+        "intent": {k: _brief(v) for k, v in intent.items() if k != "question" and _brief(v)},
         "strategy": str(man.get("strategy") or plan.get("strategy") or ""),
         "plan_version": int(_num(plan.get("version")) or 1) if steps else 0,
         "plan_versions": plan_versions,
@@ -405,6 +415,8 @@ def collect(
         "timings": timings,
         "timing_note": timing_note,
         "not_done": not_done,
+        "deliverables": deliverables,
+        "deliverable_columns": list(dict.fromkeys(k for d in deliverables for k in d)),
         "questions": questions,
         "clarifications": [_dict(c) for c in _list(values.get("clarifications"))],
         "learned": [str(x) for x in _list(man.get("learned"))],

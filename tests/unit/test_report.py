@@ -82,11 +82,13 @@ def test_finished_run_writes_a_report_with_plan_steps_and_players(
     assert len(page.find("svg", id="plan-graph")) == 1
     assert [a["data-status"] for a in page.find("g", **{"class": "step-node"})] == ["done"] * 3
     audio = page.find("audio")
-    assert len(audio) == 5  # four voice lines in the script + the scene track
+    voices = sorted((folder / "voice").glob("*.wav"))
+    assert len(voices) >= 2 and len(audio) == len(voices) + 1  # each line + the scene track
     assert {a["src"] for a in audio} >= {"scene.wav", "voice/01_luca.wav"}
     targets = _links_stay_inside(page, folder)
     assert folder / "scene.wav" in targets
-    assert "Luca says line 0 about the sea." in text
+    script = json.loads((folder / "dialogue.json").read_text())["lines"]
+    assert all(line["text"] in "".join(page.text) for line in script)
     assert "IntentDraft" in text  # decision history
     assert "Not in this report" not in text  # nothing missing from a finished run
 
@@ -209,11 +211,15 @@ def test_runs_lists_past_runs_and_report_finds_a_custom_subfolder(
     listed = runner.invoke(app, ["runs"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0, listed.output
     lines = {line.split("│")[1].strip(): line for line in listed.output.splitlines() if "│" in line}
-    assert "done" in lines["custom"] and "5 audio" in lines["custom"]
+    audio = len(list((folder / "voice").glob("*.wav"))) + 1
+    assert "complete" in lines["custom"] and f"{audio} audio" in lines["custom"]
     assert "paused" in lines["asks"] and "nothing" in lines["asks"]
     made = runner.invoke(app, ["report", "custom"])
     assert made.exit_code == 0, made.output
     page = Page((folder / "report.html").read_text("utf-8"))
-    assert len(page.find("audio")) == 5
+    assert len(page.find("audio")) == audio
+    shown = runner.invoke(app, ["show", "custom"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "Deliverables" in shown.output
+    assert "synthesize_voice" in shown.output and "complete" in shown.output
     # The rewritten report has node times from the checkpoints, not from thoughts.
     assert "from checkpoint times" in "".join(page.text)
