@@ -183,7 +183,7 @@ def _graph(steps: list[dict[str, Any]], status: Mapping[str, str]) -> dict[str, 
 
 
 def _timings(
-    thoughts: list[dict[str, Any]], history: list[Mapping[str, Any]]
+    thoughts: list[dict[str, Any]], history: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], str]:
     """Seconds per node: from checkpoint times when known, else from thought timestamps."""
     spent: dict[str, float] = defaultdict(float)
@@ -273,7 +273,22 @@ def collect(
     snap = plain(dict(snapshot or {}))
     values = _dict(snap.get("values"))
     man = _dict(manifest)
-    hist = [plain(dict(h)) for h in history]
+    # Only the plan (once per version) and the times are read from each checkpoint: converting
+    # whole states of hundreds of checkpoints dominated `animagent report`.
+    hist: list[dict[str, Any]] = []
+    versions: dict[int, dict[str, Any]] = {}
+    for h in history:
+        values_h = h.get("values")
+        raw_plan = values_h.get("plan") if isinstance(values_h, Mapping) else None
+        number = getattr(raw_plan, "version", None)
+        if isinstance(raw_plan, Mapping):
+            number = raw_plan.get("version")
+        key = int(_num(number) or 1)
+        if raw_plan is not None and key not in versions:
+            p = _dict(plain(raw_plan))
+            if p.get("steps"):
+                versions[key] = p
+        hist.append({"next": list(h.get("next") or []), "created_at": h.get("created_at")})
     status, status_note = _status(manifest, snap)
     plan = _dict(values.get("plan"))
     steps = [_dict(s) for s in _list(plan.get("steps")) or _list(man.get("plan"))]
@@ -343,11 +358,6 @@ def collect(
         if sid not in step_status
     ]
 
-    versions: dict[int, dict[str, Any]] = {}
-    for h in hist:
-        p = _dict(_dict(h.get("values")).get("plan"))
-        if p.get("steps"):
-            versions[int(_num(p.get("version")) or 1)] = p
     if plan.get("steps"):
         versions[int(_num(plan.get("version")) or 1)] = plan
     plan_versions = [
