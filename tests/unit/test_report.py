@@ -223,3 +223,37 @@ def test_runs_lists_past_runs_and_report_finds_a_custom_subfolder(
     assert "synthesize_voice" in shown.output and "complete" in shown.output
     # The rewritten report has node times from the checkpoints, not from thoughts.
     assert "from checkpoint times" in "".join(page.text)
+
+
+def test_run_stopped_half_way_reports_what_it_made_so_far(
+    fake: FakeChatModel, isolated_dirs: Path
+) -> None:
+    with open_checkpointer() as saver:
+        graph = build_graph(saver)
+        config = {"configurable": {"thread_id": "halfway"}}
+        # A static breakpoint stands in for a crash just before the final report.
+        graph.invoke({"request": HOSTILE}, config, context=Context(), interrupt_before=["respond"])
+        assert graph.get_state(config).next == ("respond",)
+    shown = runner.invoke(app, ["show", "halfway"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "stopped" in shown.output and "stopped before respond" in shown.output
+    made = runner.invoke(app, ["report", "halfway"])
+    assert made.exit_code == 0, made.output
+    folder = isolated_dirs / "outputs" / "halfway"
+    page = Page((folder / "report.html").read_text("utf-8"))
+    assert "manifest.json: the run did not reach its final report" in "".join(page.text)
+    # The steps that did run are there, with their files, straight from the checkpoint.
+    assert [a["data-status"] for a in page.find("g", **{"class": "step-node"})] == ["done"] * 3
+    assert page.find("audio", src="scene.wav")
+    _links_stay_inside(page, folder)
+
+
+def test_unavailable_deliverable_is_reported_with_the_fix(
+    fake: FakeChatModel, isolated_dirs: Path
+) -> None:
+    _run("poster", "Draw a poster of Luca at sunset")
+    text = (isolated_dirs / "outputs" / "poster" / "report.html").read_text("utf-8")
+    page = Page(text)
+    assert page.find("table", id="deliverables")
+    assert "ANIMAGENT_IMAGE__MODEL_PATH" in "".join(page.text)
+    assert ">incomplete<" in text
