@@ -17,6 +17,8 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	@command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; }
+	@# the report's real-browser test drives Debian's chromium (Playwright's own download is unreachable)
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[cpu,server,dev]"

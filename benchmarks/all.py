@@ -87,6 +87,7 @@ def registry() -> dict[str, Callable[[int | None], dict[str, Any]]]:
         "overhead": _module("overhead"),
         "scale": _module("scale"),
         "e2e": _module("e2e"),
+        "report": _module("report"),
     }
     if (REPO / "benchmarks" / "taskbench" / "run.py").exists():
         found["taskbench"] = _taskbench

@@ -1,4 +1,4 @@
-"""The `animagent` command: run, resume, doctor, tools, report, graph (+ plugin commands).
+"""The `animagent` command: run, resume, doctor, tools, graph (+ plugin commands: runs, report ...).
 
 Exit codes: 0 done, 2 bad input or configuration, 3 paused waiting for an answer,
 4 the model or a store is unavailable (the run is checkpointed: resume it), 5 finished but
@@ -8,7 +8,6 @@ incomplete (something asked for was not made, failed, or stayed below the qualit
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 import uuid
@@ -217,17 +216,6 @@ def resume(
 
 
 @app.command()
-def report(thread_id: str) -> None:
-    """Print the manifest of a finished run."""
-    from services.outputs import run_dir
-
-    path = run_dir(thread_id, _settings()) / "manifest.json"
-    if not path.is_file():
-        _fail(f"no manifest at {path}: is the thread id right, and did the run finish?", EXIT_INPUT)
-    _report(json.loads(path.read_text("utf-8")))
-
-
-@app.command()
 def tools() -> None:
     """List the registered tools and whether each can run here."""
     from tools.registry import default_registry
@@ -285,7 +273,7 @@ def graph(xray: bool = typer.Option(False, help="Show subgraphs.")) -> None:
     console.print(compiled.get_graph(xray=xray).draw_mermaid(), markup=False, highlight=False)
 
 
-for _name in ("cli.knowledge", "cli.bench"):
+for _name in ("cli.knowledge", "cli.bench", "cli.runs"):
     try:
         importlib.import_module(_name).register(app)
     except ModuleNotFoundError as _exc:

@@ -13,6 +13,7 @@ from configs.settings import get_settings
 from nodes import outcome
 from nodes.common import context_of, effective_request, output_folder, thread_id
 from services.outputs import atomic_write_json
+from services.report import write_report_safely
 from state import Context, State, Thought
 from tools.registry import default_registry
 
@@ -122,6 +123,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         "summary": summary,
     }
     atomic_write_json(folder / "manifest.json", final)
+    write_report_safely(folder, final, state)  # report.html; a failure there never fails the run
     return {
         "final": final,
         "messages": [AIMessage(content=summary)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 
 from nodes.common import brief_facts, output_folder
 from planning.refs import NO_CHANGE, map_references
@@ -90,6 +90,14 @@ def _writer() -> Any:
         return lambda event: None
 
 
+def _node() -> str:
+    """The graph node running this step (act or gpu), named in progress events for Studio."""
+    try:
+        return str(get_config().get("metadata", {}).get("langgraph_node", ""))
+    except RuntimeError:
+        return ""
+
+
 def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None) -> StepResult:
     """Run a step attempt once, reusing a finished record of the same attempt if one exists."""
     step, attempt = task["step"], task["attempt"]
@@ -99,6 +107,7 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
         return cached
     spec = spec_override or default_registry().get(step.tool)
     write = _writer()
+    node = _node()
     started = time.perf_counter()
     if spec is None:
         return StepResult(
@@ -114,6 +123,7 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
         write(
             {
                 "event": "progress",
+                "node": node,
                 "step": step.id,
                 "tool": step.tool,
                 "fraction": round(fraction, 3),
@@ -121,7 +131,15 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
             }
         )
 
-    write({"event": "step_start", "step": step.id, "tool": step.tool, "attempt": attempt})
+    write(
+        {
+            "event": "step_start",
+            "node": node,
+            "step": step.id,
+            "tool": step.tool,
+            "attempt": attempt,
+        }
+    )
     tool_ctx = ToolContext(
         run_dir=folder,
         step_id=step.id,

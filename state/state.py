@@ -11,6 +11,7 @@ from typing import Annotated, Any, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from state.models import (
@@ -39,9 +40,14 @@ def merge_by_id(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 class InputState(TypedDict, total=False):
     """What a caller sends: a request (or chat messages, as LangGraph Studio sends)."""
 
-    request: str
+    # Field descriptions (not only docstrings) are what LangGraph Studio shows in its input form.
+    request: Annotated[str, Field(description="The creative request in plain words.")]
     """The creative request in plain words."""
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[
+        list[AnyMessage],
+        Field(description="Chat messages; the last human one is the request when it is empty."),
+        add_messages,  # the reducer must stay last: LangGraph reads it from the last metadata
+    ]
     """Chat messages; the last human message is the request when `request` is empty."""
 
 
