@@ -38,11 +38,17 @@ def _learn(state: State, ctx: Context, folder: Any) -> list[str]:
         if result.status != "done" or evaluation is None or not evaluation.passed:
             continue
         try:
+            lessons = [
+                r.lesson
+                for r in state.get("reflections") or []
+                if r.step_id == step_id and r.action == "retry"
+            ]
             knowledge.record_generation(
                 request=effective_request(state),
                 step=result,
                 score=evaluation.score,
                 run_dir=folder,
+                lessons=lessons,
             )
             stored.append(step_id)
         except Exception:  # learning is best effort; the run's own files are what matter

@@ -198,9 +198,17 @@ def _characters(step: StepResult, request: str, known: set[str]) -> list[str]:
 
 
 def record_generation(
-    *, request: str, step: StepResult, score: float, run_dir: Path, settings: Settings | None = None
+    *,
+    request: str,
+    step: StepResult,
+    score: float,
+    run_dir: Path,
+    settings: Settings | None = None,
+    lessons: list[str] | None = None,
 ) -> str:
     """Write an accepted step result to past_generations so later runs can learn from it.
+
+    ``lessons`` are the Reflexion critiques of the step's earlier attempts in this run.
 
     The id depends on the run folder, step and attempt, so recording again (a resumed run)
     updates the same record. Returns the id.
@@ -227,6 +235,9 @@ def record_generation(
     if characters:
         meta["characters"] = characters
         meta["character"] = characters[0]
+    if lessons:
+        # Reflexion memory: what earlier attempts of this step learned, for later runs.
+        meta["lessons"] = dumps(lessons[-3:])
     record_id = stable_id(Path(run_dir).resolve(), step.step_id, step.attempt)
     kb.upsert(PAST, [Record(record_id, text, meta, kb.embed([text])[0])])
     return record_id
