@@ -105,9 +105,7 @@ def bridge_urls(
         if url in quoted:
             continue
         kind = kind_of(url)
-        fetchers = [
-            t.name for t in catalog.all() if inputs(t) == (URL,) and outputs(t) == {kind}
-        ]
+        fetchers = [t.name for t in catalog.all() if inputs(t) == (URL,) and outputs(t) == {kind}]
         if fetchers and fetchers[0] not in out:
             out.insert(0, fetchers[0])
             added[fetchers[0]] = max(text.find(url), 0)

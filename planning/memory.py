@@ -157,7 +157,8 @@ def read_seed_plans(folder: Path = SEED_PLANS_DIR) -> list[PastPlan]:
             try:
                 entry = json.loads(line)
                 tools = tuple(str(t) for t in entry["tools"])
-                pairs = entry.get("links") or [[i, i + 1] for i in range(1, len(tools))]
+                chain = [[i, i + 1] for i in range(1, len(tools))]
+                pairs = entry["links"] if "links" in entry else chain
                 links = frozenset((tools[a - 1], tools[b - 1]) for a, b in pairs)
                 plans.append(PastPlan(str(entry["request"]), tools, links, f"{path.name}:{number}"))
             except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -72,8 +72,13 @@ def order_tools(
         )
         return before - sum(not catalog.can_feed(p[i], p[i + 1]) for i in range(len(p) - 1))
 
-    orders: list[tuple[str, ...]] = list(itertools.permutations(tools))
-    return list(max(orders, key=total))
+    best: tuple[str, ...] = tuple(tools)
+    best_score = float("-inf")
+    for candidate in itertools.permutations(tools):
+        value = total(candidate)
+        if value > best_score:  # strictly better: the first best order wins ties, as max() does
+            best, best_score = candidate, value
+    return list(best)
 
 
 def link_weights(plans: Iterable[PastPlan]) -> dict[tuple[str, str], float]:

@@ -87,9 +87,7 @@ def _spec(node: dict[str, Any]) -> ToolSpec:
     structured = StructuredTool.from_function(
         func=_not_executed,
         name=name,
-        description=(
-            f"{node['desc']} Inputs: {', '.join(consumes.values())}. Output: {output}."
-        ),
+        description=(f"{node['desc']} Inputs: {', '.join(consumes.values())}. Output: {output}."),
         args_schema=_Arguments,
     )
     return ToolSpec(

@@ -90,7 +90,9 @@ def test_extract_resources_files_urls_and_quotes() -> None:
     assert "audio" not in res
 
 
-def build_nodes(order: list[str], catalog: Catalog, resources: Resources) -> list[dict[str, object]]:
+def build_nodes(
+    order: list[str], catalog: Catalog, resources: Resources
+) -> list[dict[str, object]]:
     return list(as_nodes(link_steps(order, catalog, resources)))
 
 
