@@ -367,3 +367,16 @@ def test_planner_with_a_large_store_uses_the_learned_parts(data: Path) -> None:
     # the learned parts are off below min_store (the fixed vote, as in the tests above)
     small = TaskBenchPlanner(catalog, ExampleStore(DEV), use_llm=False)
     assert small.chooser.selector is None and small.chooser.pair_order is None
+
+
+def test_bench_file_option_checks_its_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.all import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["overhead", "--file", str(tmp_path / "x.jsonl")])
+    assert exc.value.code == 2 and "--file goes with taskbench" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["taskbench", "--file", str(tmp_path / "missing.jsonl")])
+    assert "missing.jsonl: no such file" in capsys.readouterr().err
