@@ -124,6 +124,8 @@ def record_plan(
     The id depends on the request and the tools, so accepting the same plan again (a resumed
     run) updates one record instead of adding a duplicate.
     """
+    if not steps:
+        raise ValueError("record_plan: a plan with no steps teaches nothing; record accepted plans")
     kb = _kb(store_or_settings)
     plan = PastPlan(request, tuple(s.tool for s in steps), plan_links(steps))
     record = _record(plan, kb, "run")

@@ -49,6 +49,8 @@ def test_an_accepted_plan_is_written_with_its_request_and_read_back(
     ]
     # a plan using a tool that is gone is not offered to the planner
     assert load_past_plans(kb, seed=False, known=lambda n: n != "assemble_scene") == []
+    with pytest.raises(ValueError, match="no steps"):
+        record_plan(kb, REQUEST, [])
 
 
 def test_seed_plans_are_written_once_and_join_the_recorded_ones(
