@@ -51,6 +51,13 @@ def _taskbench_llm(limit: int | None) -> dict[str, Any]:
     return {**report, "markdown": markdown(report)}
 
 
+def _taskbench_curve(limit: int | None) -> dict[str, Any]:
+    """Plan quality as the store of past plans grows (0, 50, 100, 200, all), no model."""
+    from benchmarks.taskbench.curve import run_curve
+
+    return run_curve(limit=limit)
+
+
 def _module(name: str, **kwargs: Any) -> Callable[[int | None], dict[str, Any]]:
     def run(limit: int | None) -> dict[str, Any]:
         module = importlib.import_module(f"benchmarks.{name}")
@@ -92,6 +99,7 @@ def registry() -> dict[str, Callable[[int | None], dict[str, Any]]]:
     if (REPO / "benchmarks" / "taskbench" / "run.py").exists():
         found["taskbench"] = _taskbench
         found["taskbench_llm"] = _taskbench_llm
+        found["taskbench_curve"] = _taskbench_curve
     for name in ("kb_latency", "kb_recall", "kb_ingest"):
         if (REPO / "benchmarks" / f"{name}.py").exists():
             found[name] = _script(name)
@@ -144,16 +152,42 @@ def update_report(sections: dict[str, str], report: Path = REPORT) -> None:
     report.write_text(text, encoding="utf-8")
 
 
+def _score_file(
+    parser: argparse.ArgumentParser, names: list[str], path: str, limit: int | None
+) -> int:
+    """TaskBench on any JSONL file in the dev file's format (e.g. a held-out split)."""
+    from benchmarks.taskbench.run import markdown, run_taskbench
+
+    models = {"taskbench": "none", "taskbench_llm": "embedded"}
+    if not names or set(names) - set(models):
+        parser.error("--file goes with taskbench or taskbench_llm, e.g. `taskbench --file X.jsonl`")
+    if not Path(path).is_file():
+        parser.error(f"--file {path}: no such file")
+    for name in names:
+        report = run_taskbench(path, limit=limit, model=models[name])
+        print(markdown(report))
+        print(f"wrote {write_result(f'{name}_file', report)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     known = registry()
     parser = argparse.ArgumentParser(description="run the benchmarks and write the report")
     parser.add_argument("names", nargs="*", help=f"some of: {', '.join(known)} (default all)")
     parser.add_argument("--limit", type=int, default=None, help="records per data set")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--file",
+        default=None,
+        help="taskbench / taskbench_llm only: score this JSONL (the whole dev file is the store);"
+        " prints the table, writes benchmarks/results/<name>_file.json, leaves the docs alone",
+    )
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(known))
         return 0
+    if args.file:
+        return _score_file(parser, args.names, args.file, args.limit)
     unknown = [n for n in args.names if n not in known]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; known: {', '.join(known)}")

@@ -21,6 +21,10 @@ def bench(
         int | None, typer.Option("--limit", help="Records per data set (TaskBench, BFCL).")
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="Name the benchmarks and stop.")] = False,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="TaskBench only: score this JSONL (e.g. a held-out split)."),
+    ] = None,
 ) -> None:
     """Run benchmarks; write docs/benchmarks.md and benchmarks/results/*.json."""
     if not (SOURCE_ROOT / "benchmarks" / "all.py").is_file():
@@ -35,6 +39,7 @@ def bench(
     main = importlib.import_module("benchmarks.all").main  # a checkout module, not a package
 
     argv = [*(names or []), *(["--limit", str(limit)] if limit else []), *(["--list"] * list_)]
+    argv += ["--file", file] if file else []
     raise typer.Exit(main(argv))
 
 

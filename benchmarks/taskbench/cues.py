@@ -1,17 +1,12 @@
-"""Per-tool cue phrases: which words in a request point at which TaskBench tool.
+"""Per-tool cue phrases of TaskBench's 40 tools: they become those tools' ``hints``.
 
 Written once per TOOL from its description and common English synonyms (summarize / condense /
 brief; stabilize / shaky), never from individual records, so it carries over to any request
-that uses the same 40 tools. Two uses: a vote for each tool, and the position of the first cue
-in the request, which orders the plan (people describe steps in the order they want them).
+that uses the same 40 tools. Data only: the planner (``planning.hints``) matches a tool's
+hints, whether they come from here or from a studio tool's spec.
 """
 
 from __future__ import annotations
-
-import re
-from functools import cache
-
-NO_CUE = 10**6
 
 CUES: dict[str, list[str]] = {
     "Image Downloader": [
@@ -182,19 +177,3 @@ CUES: dict[str, list[str]] = {
     ],
     "Video Voiceover": [r"voice[- ]?over|narrat\w*\b[^.?!]{0,40}\bvideo|dub"],
 }
-
-
-@cache
-def _compiled(tool: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in CUES.get(tool, ()))
-
-
-def cue_position(tool: str, text: str) -> int:
-    """Character offset of the first cue of ``tool`` in ``text``; ``NO_CUE`` if none."""
-    found = [m.start() for pattern in _compiled(tool) if (m := pattern.search(text))]
-    return min(found) if found else NO_CUE
-
-
-def cue_hits(text: str, tools: list[str]) -> dict[str, int]:
-    """Tool -> first cue position, for the tools that have a cue in ``text``."""
-    return {t: p for t in tools if (p := cue_position(t, text)) != NO_CUE}

@@ -1,17 +1,22 @@
 """TaskBench inputs: the tool catalog (types + tool graph), records from any JSONL file.
 
-The 40 tools are registered as animagent ``ToolSpec``s in a benchmark-only registry so the
-planner sees them the way the agent's planner sees real tools; they are never executed.
+The 40 tools are registered as animagent ``ToolSpec``s (consumes / produces from tool_desc's
+types, hints from the cue phrases) in a registry that the product's planner (``planning/``)
+reads exactly like the studio's own; they are never executed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel, Field
+
+from benchmarks.taskbench.cues import CUES
+from planning.memory import PastPlan
 from tools.registry import ToolRegistry, ToolSpec
 
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "taskbench"
@@ -25,22 +30,18 @@ def data_dir() -> Path:
     return Path(os.environ.get("ANIMAGENT_TASKBENCH_DIR", str(DATA_DIR)))
 
 
-@dataclass(frozen=True)
-class Tool:
-    """One TaskBench tool: name, description, input types (ordered slots), output type."""
+class Catalog(ToolRegistry):
+    """TaskBench's 40 tools as ToolSpecs, in tool_desc order, with graph_desc's edges.
 
-    name: str
-    desc: str
-    inputs: tuple[str, ...]
-    output: str
+    Each tool consumes its ``input-type`` list (one argument per slot, in order) and produces
+    its ``output-type``; its hints are the cue phrases of ``cues.CUES``. ``can_feed`` allows
+    graph_desc's edges as well as type matches. The tools are planned, never executed.
+    """
 
-
-@dataclass(frozen=True)
-class Catalog:
-    """The tools and the tool graph (which tool's output may feed which)."""
-
-    tools: dict[str, Tool]
-    edges: frozenset[tuple[str, str]]
+    def __init__(self, specs: Iterable[ToolSpec] = (), edges: Iterable[tuple[str, str]] = ()):
+        """Register ``specs``; ``edges`` are (source, target) pairs of the tool graph."""
+        super().__init__(specs)
+        self.edges = frozenset(edges)
 
     @classmethod
     def load(cls, folder: str | Path | None = None) -> Catalog:
@@ -54,52 +55,49 @@ class Catalog:
                 f"TaskBench tool files missing: {exc.filename}. Set ANIMAGENT_TASKBENCH_DIR to "
                 "the folder with tool_desc.json and graph_desc.json."
             ) from exc
-        tools = {
-            n["id"]: Tool(
-                name=n["id"],
-                desc=n["desc"],
-                # types are compared lower-cased: tool_desc writes "Image" once
-                inputs=tuple(t.lower() for t in n["input-type"]),
-                output=(n["output-type"][0].lower() if n["output-type"] else "none"),
-            )
-            for n in nodes
-        }
-        edges = frozenset((e["source"], e["target"]) for e in links)
-        return cls(tools=tools, edges=edges)
+        return cls((_spec(n) for n in nodes), ((e["source"], e["target"]) for e in links))
+
+    def all(self) -> list[ToolSpec]:
+        """Every tool in tool_desc order (the selector's features and ties follow it)."""
+        return list(self._specs.values())
 
     @property
     def names(self) -> list[str]:
         """Tool names in tool_desc order."""
-        return list(self.tools)
+        return [s.name for s in self.all()]
 
     def can_feed(self, source: str, target: str) -> bool:
         """Whether ``source``'s output may feed ``target`` (tool graph, else types)."""
-        if (source, target) in self.edges:
-            return True
-        src, dst = self.tools.get(source), self.tools.get(target)
-        return bool(src and dst and src.output in dst.inputs)
+        return (source, target) in self.edges or super().can_feed(source, target)
 
-    def registry(self) -> ToolRegistry:
-        """The tools as animagent ToolSpecs (benchmark only: calling one raises)."""
-        from langchain_core.tools import StructuredTool
-        from pydantic import BaseModel, Field
 
-        class Arguments(BaseModel):
-            arguments: list[str] = Field(description="Raw values or <node-j> references.")
+def _not_executed(arguments: list[str]) -> dict[str, Any]:
+    raise RuntimeError("TaskBench tools are planned, never executed.")
 
-        def not_executed(arguments: list[str]) -> dict[str, Any]:
-            raise RuntimeError("TaskBench tools are planned, never executed.")
 
-        registry = ToolRegistry()
-        for tool in self.tools.values():
-            structured = StructuredTool.from_function(
-                func=not_executed,
-                name=tool.name,
-                description=f"{tool.desc} Inputs: {', '.join(tool.inputs)}. Output: {tool.output}.",
-                args_schema=Arguments,
-            )
-            registry.add(ToolSpec(tool=structured, category="taskbench", outputs=(tool.output,)))
-        return registry
+class _Arguments(BaseModel):
+    arguments: list[str] = Field(description="Raw values or <node-j> references.")
+
+
+def _spec(node: dict[str, Any]) -> ToolSpec:
+    """One tool_desc node as a ToolSpec (types lower-cased: tool_desc writes "Image" once)."""
+    name = str(node["id"])
+    consumes = {f"input{i + 1}": str(t).lower() for i, t in enumerate(node["input-type"])}
+    output = str(node["output-type"][0]).lower() if node["output-type"] else "none"
+    structured = StructuredTool.from_function(
+        func=_not_executed,
+        name=name,
+        description=(f"{node['desc']} Inputs: {', '.join(consumes.values())}. Output: {output}."),
+        args_schema=_Arguments,
+    )
+    return ToolSpec(
+        tool=structured,
+        category="taskbench",
+        outputs=("output",),
+        consumes=consumes,
+        produces={"output": output},
+        hints=tuple(CUES.get(name, ())),
+    )
 
 
 def load_records(path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
@@ -148,3 +146,13 @@ def gold_links(record: dict[str, Any]) -> set[tuple[str, str]]:
                 except (ValueError, IndexError):
                     continue
     return out
+
+
+def as_past_plan(record: dict[str, Any]) -> PastPlan:
+    """A record's gold plan as a past plan (tools in order, links from ``<node-k>``)."""
+    return PastPlan(
+        request=str(record["instruction"]),
+        tools=tuple(gold_tools(record)),
+        links=frozenset(gold_links(record)),
+        source=str(record.get("id", "")),
+    )

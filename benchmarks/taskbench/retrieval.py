@@ -1,7 +1,8 @@
-"""An in-memory store of past plans, searched by request similarity (TF-IDF or MiniLM).
+"""The example store of a TaskBench run: dev records as the planner's past plans.
 
-Kept in memory on purpose: cross-validation rebuilds the store per fold so a held-back record
-is never in it, which a shared persistent collection would make easy to get wrong.
+The product's ``planning.memory.PlanMemory`` searches them (TF-IDF by default). The MiniLM
+variant embeds with the packaged all-MiniLM-L6-v2 model; its vectors are cached per text for
+the life of the benchmark process, since cross-validation embeds the same requests per fold.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+
+from benchmarks.taskbench.data import as_past_plan
+from planning.memory import PastPlan, PlanMemory
 
 Method = Literal["tfidf", "minilm"]
 
@@ -36,36 +40,16 @@ def minilm_vectors(texts: Sequence[str]) -> np.ndarray:
     return np.stack([_MINILM_CACHE[t] for t in texts])
 
 
-class ExampleStore:
-    """Past records (request + gold plan); ``search`` returns the most similar ones."""
+class ExampleStore(PlanMemory):
+    """Dev records as past plans; ``record(plan)`` gives back a plan's record (its arguments)."""
 
     def __init__(self, records: Sequence[dict[str, Any]], method: Method = "tfidf") -> None:
         """Index ``records`` by their ``instruction``."""
         self.records = list(records)
-        self.method = method
-        texts = [r["instruction"] for r in self.records]
-        if method == "tfidf":
-            from sklearn.feature_extraction.text import TfidfVectorizer
+        self._by_id = {str(r.get("id", "")): r for r in self.records}
+        plans = [as_past_plan(r) for r in self.records]
+        super().__init__(plans, embed=minilm_vectors if method == "minilm" else None)
 
-            self._vectorizer = TfidfVectorizer(
-                sublinear_tf=True, ngram_range=(1, 2), stop_words="english"
-            )
-            self._matrix: Any = self._vectorizer.fit_transform(texts) if texts else None
-        else:
-            self._matrix = minilm_vectors(texts) if texts else None
-
-    def __len__(self) -> int:
-        """How many past plans the store holds."""
-        return len(self.records)
-
-    def search(self, text: str, k: int = 10) -> list[tuple[dict[str, Any], float]]:
-        """The ``k`` most similar past records with cosine similarity, best first."""
-        if not self.records:
-            return []
-        if self.method == "tfidf":
-            query = self._vectorizer.transform([text])
-            sims = np.asarray((self._matrix @ query.T).todense()).ravel()
-        else:
-            sims = self._matrix @ minilm_vectors([text])[0]
-        top = np.argsort(-sims, kind="stable")[:k]
-        return [(self.records[i], float(sims[i])) for i in top]
+    def record(self, plan: PastPlan) -> dict[str, Any]:
+        """The dev record a plan of this store came from (``PastPlan.source`` is its id)."""
+        return self._by_id.get(plan.source, {})

@@ -119,7 +119,7 @@ def run_taskbench(
     figures = score(records, predictions, ToolTable.load(data_dir() / "tool_desc.json"))
     return {
         "benchmark": "TaskBench multimedia (resource setting)",
-        "file": str(target),
+        "file": target.name,  # no machine paths in committed results
         "records": len(records),
         "protocol": (
             f"{folds}-fold cross-validation on the dev file"

@@ -31,6 +31,6 @@ def test_embedded_planner_produces_scorable_plans() -> None:
     for record in picked:
         result = planner.plan(record["instruction"])
         assert result.decision is not None  # the model was asked (or its fallback recorded)
-        assert result.nodes and all(n["task"] in catalog.tools for n in result.nodes)
+        assert result.nodes and all(n["task"] in catalog.names for n in result.nodes)
         assert score_sample(record, result.nodes, table, scores), record["id"]
     assert scores.samples == len(picked)

@@ -1,4 +1,8 @@
-"""TaskBench planner: structure (graph repair, arguments), fallback, any-file runs (fake LLM)."""
+"""TaskBench through the product planner: the adapter's catalog, node format, fallback, runs.
+
+The generic parts (planning/) are driven here through TaskBench's tool names, as the benchmark
+uses them; tests/unit/test_planning_*.py drive them with the studio's own tools.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.taskbench.data import Catalog, load_records
-from benchmarks.taskbench.planner import PlannerConfig, TaskBenchPlanner
+from benchmarks.taskbench.data import Catalog, as_past_plan, load_records
+from benchmarks.taskbench.planner import PlannerConfig, TaskBenchPlanner, as_nodes, repair
 from benchmarks.taskbench.retrieval import ExampleStore
-from benchmarks.taskbench.structure import (
-    build_nodes,
-    extract_resources,
-    order_tools,
-    repair,
-)
+from planning.link import link_steps
+from planning.order import order_tools
+from planning.resources import Resources, extract_resources
 from services.fake_llm import FakeChatModel
 
 TOOLS = [
@@ -89,6 +90,27 @@ def test_extract_resources_files_urls_and_quotes() -> None:
     assert "audio" not in res
 
 
+def build_nodes(
+    order: list[str], catalog: Catalog, resources: Resources
+) -> list[dict[str, object]]:
+    return list(as_nodes(link_steps(order, catalog, resources)))
+
+
+def test_adapter_registers_tools_with_types_hints_and_graph_edges(data: Path) -> None:
+    catalog = Catalog.load()
+    assert catalog.names == [t[0] for t in TOOLS]  # tool_desc order, not sorted by name
+    stitcher = catalog.get("Image Stitcher")
+    assert stitcher is not None
+    assert list(stitcher.consumes.values()) == ["image", "image"]
+    assert stitcher.produces == {"output": "image"} and stitcher.hints  # cue phrases as hints
+    # types allow image -> image-to-text; text cannot feed an image tool...
+    assert catalog.can_feed("Image Stitcher", "Image-to-Text")
+    assert not catalog.can_feed("Text Summarizer", "Image Colorizer")
+    # ...unless graph_desc has that edge: the adapter's can_feed follows the tool graph too
+    with_edge = Catalog(catalog.all(), [("Text Summarizer", "Image Colorizer")])
+    assert with_edge.can_feed("Text Summarizer", "Image Colorizer")
+
+
 def test_build_nodes_chains_compatible_outputs_and_drops_impossible_links(data: Path) -> None:
     catalog = Catalog.load()
     resources = extract_resources("Colorize old.png and summarize the text at https://x.org")
@@ -148,9 +170,9 @@ def test_planner_uses_llm_proposal_and_structure(data: Path) -> None:
     fake = FakeChatModel(
         scripts={"TaskBenchPlan": {"task_nodes": [{"task": "Text-to-Audio", "arguments": []}]}}
     )
-    # llm_weight 0.3: alone, the model's vote reaches the threshold (default 0.15 does not)
+    # proposal_weight 0.3: alone, the model's vote reaches the threshold (default 0.15 does not)
     planner = TaskBenchPlanner(
-        catalog, ExampleStore(DEV), model=fake, config=PlannerConfig(llm_weight=0.3)
+        catalog, ExampleStore(DEV), model=fake, config=PlannerConfig(proposal_weight=0.3)
     )
     result = planner.plan("Read the text in scan.jpg, summarize it and turn it into speech")
     assert result.decision is not None and result.decision.method == "constrained"
@@ -173,7 +195,7 @@ def test_invalid_llm_output_takes_the_recorded_fallback(data: Path) -> None:
     catalog = Catalog.load()
     fake = FakeChatModel(scripts={"TaskBenchPlan": "no json here"})
     planner = TaskBenchPlanner(
-        catalog, ExampleStore(DEV), model=fake, config=PlannerConfig(llm_weight=1.0)
+        catalog, ExampleStore(DEV), model=fake, config=PlannerConfig(proposal_weight=1.0)
     )
     result = planner.plan("Colorize my black and white photo family.png please")
     assert result.decision is not None and result.decision.method == "fallback"
@@ -186,7 +208,7 @@ def test_invalid_llm_output_takes_the_recorded_fallback(data: Path) -> None:
 def test_without_retrieval_or_llm_the_plan_is_still_valid(data: Path) -> None:
     planner = TaskBenchPlanner(Catalog.load(), None, use_llm=False)
     result = planner.plan("something no cue matches at all")
-    assert len(result.nodes) == 1 and result.nodes[0]["task"] in Catalog.load().tools
+    assert len(result.nodes) == 1 and result.nodes[0]["task"] in Catalog.load().names
     assert result.notes and result.decision is None
 
 
@@ -229,7 +251,7 @@ def test_bad_jsonl_line_names_the_line(tmp_path: Path) -> None:
 
 
 def test_a_bare_url_gets_its_downloader_first(data: Path) -> None:
-    from benchmarks.taskbench.structure import bridge_urls
+    from planning.gaps import bridge_urls
 
     catalog = Catalog.load()
     text = "Summarize the text in the picture at https://x.org/p.jpg"
@@ -243,7 +265,7 @@ def test_a_bare_url_gets_its_downloader_first(data: Path) -> None:
 
 
 def test_drop_unfed_keeps_the_sibling_whose_input_exists(data: Path) -> None:
-    from benchmarks.taskbench.structure import drop_unfed
+    from planning.gaps import drop_unfed
 
     catalog = Catalog.load()
     # "transcribe" cued both; only an audio file exists: the image variant goes
@@ -285,7 +307,7 @@ def _many() -> list[dict[str, object]]:
 
 
 def test_fill_gaps_adds_the_converter_an_unfed_tool_needs(data: Path) -> None:
-    from benchmarks.taskbench.structure import fill_gaps
+    from planning.gaps import fill_gaps
 
     catalog = Catalog.load()
     nothing = extract_resources("transcribe what I wrote")
@@ -304,7 +326,7 @@ def test_fill_gaps_adds_the_converter_an_unfed_tool_needs(data: Path) -> None:
 
 
 def test_selector_learns_from_the_store_without_seeing_the_request(data: Path) -> None:
-    from benchmarks.taskbench.selector import ToolSelector
+    from planning.select import ToolSelector
 
     catalog = Catalog.load()
     store = ExampleStore(_many())
@@ -318,10 +340,10 @@ def test_selector_learns_from_the_store_without_seeing_the_request(data: Path) -
 
 
 def test_pair_order_learns_which_tool_runs_first(data: Path) -> None:
-    from benchmarks.taskbench.selector import PairOrder
+    from planning.order import PairOrder
 
     catalog = Catalog.load()
-    pair_order = PairOrder(catalog, _many())
+    pair_order = PairOrder(catalog, [as_past_plan(r) for r in _many()])
     text = "summarize the text you read in page.jpg"  # mentions the summary first
     resources = extract_resources(text)
     scores = pair_order.scores(["Text Summarizer", "Image-to-Text"], {}, resources)
@@ -336,7 +358,7 @@ def test_planner_with_a_large_store_uses_the_learned_parts(data: Path) -> None:
     # a toy store: regularisation keeps the uncued Image-to-Text just under 0.5
     config = PlannerConfig(selector_threshold=0.4)
     planner = TaskBenchPlanner(catalog, ExampleStore(_many()), use_llm=False, config=config)
-    assert planner.selector is not None and planner.pair_order is not None
+    assert planner.chooser.selector is not None and planner.chooser.pair_order is not None
     result = planner.plan("Read the text in receipt.jpg and then summarize it")
     assert result.nodes == [
         {"task": "Image-to-Text", "arguments": ["receipt.jpg"]},
@@ -344,4 +366,17 @@ def test_planner_with_a_large_store_uses_the_learned_parts(data: Path) -> None:
     ]
     # the learned parts are off below min_store (the fixed vote, as in the tests above)
     small = TaskBenchPlanner(catalog, ExampleStore(DEV), use_llm=False)
-    assert small.selector is None and small.pair_order is None
+    assert small.chooser.selector is None and small.chooser.pair_order is None
+
+
+def test_bench_file_option_checks_its_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.all import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["overhead", "--file", str(tmp_path / "x.jsonl")])
+    assert exc.value.code == 2 and "--file goes with taskbench" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["taskbench", "--file", str(tmp_path / "missing.jsonl")])
+    assert "missing.jsonl: no such file" in capsys.readouterr().err
