@@ -27,6 +27,8 @@ from nodes import prompts
 from nodes.common import brief_facts, context_of, effective_request
 from planning.build import SLOT_NAMES, Builder, Draft
 from planning.check import validate_steps
+from planning.choose import rank_tools
+from planning.memory import load_past_plans
 from planning.replan import merge_steps
 from services.llm import get_chat_model
 from services.structured import decide, system_user
@@ -34,6 +36,8 @@ from state import Brief, Context, Decision, Intent, Plan, State, Step, Thought
 from state.models import Strategy
 from tools.registry import ToolRegistry, default_registry
 
+RANK_KEEP = 0.5
+"""A proposed tool is kept when the ranking (hints + similar past plans) scores it this high."""
 _VARIANTS = ("options", "variations", "alternatives", "versions", "explore", "ideas")
 
 
@@ -61,6 +65,28 @@ def proposal_schema(tools: tuple[str, ...], max_steps: int, reasoning: bool) -> 
         fields["reasoning"] = (list[str], Field(max_length=4))
     fields["tools"] = (list[tool_names], Field(max_length=max_steps))
     return create_model("PlanProposal", **fields)
+
+
+def tool_ranking(
+    request: str, registry: ToolRegistry, available: set[str]
+) -> tuple[dict[str, float], str]:
+    """Scores for the available tools from their hints and the most similar past plans.
+
+    Past plans come from ``past_generations`` (accepted plans, plus the shipped examples); with
+    the knowledge base off or failing, the hints alone score (and the note says why).
+    """
+    past: list[Any] = []
+    why = ""
+    settings = get_settings()
+    if settings.knowledge.enabled:
+        try:
+            past = load_past_plans(settings, known=lambda n: registry.get(n) is not None)
+        except Exception as exc:  # the store is optional for planning: rank by hints alone
+            why = f" (past plans unavailable: {str(exc)[:80]})"
+    scores = {k: v for k, v in rank_tools(request, registry, past).items() if k in available}
+    top = sorted(scores.items(), key=lambda kv: -kv[1])[:3]
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in top if v > 0)
+    return scores, f"Tool ranking from hints and {len(past)} past plans{why}: {shown or 'none'}"
 
 
 def past_lessons(brief: Brief | None, limit: int = 2) -> list[str]:
@@ -134,8 +160,10 @@ def _with_proposal(builder: Builder, proposed: list[str]) -> list[str]:
         if spec is None or tool in planned:
             continue
         feeds = any(builder.catalog.can_feed(tool, d.tool) for d in builder.drafts)
-        asked = spec.makes in builder.intent.deliverables or any(
-            set(h.lower().split()) <= words for h in spec.hints
+        asked = (
+            spec.makes in builder.intent.deliverables
+            or any(set(h.lower().split()) <= words for h in spec.hints)
+            or builder.scores.get(tool, 0.0) >= RANK_KEEP
         )
         if not (feeds or asked):
             repairs.append(f"ignored proposed {tool}: the request does not ask for what it makes")
@@ -253,8 +281,12 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     thoughts = [Thought(node="plan", text=f"Strategy {strategy}: {why}")]
     decisions: list[Decision] = []
 
+    scores, note = tool_ranking(request, registry, set(names))
+    if note:
+        thoughts.append(Thought(node="plan", text=note))
+
     def candidate(temperature: float | None) -> tuple[float, Builder, list[str]]:
-        builder = Builder(registry, set(names), unavailable, intent, request)
+        builder = Builder(registry, set(names), unavailable, intent, request, scores)
         builder.build()
         repairs: list[str] = []
         if strategy in ("cot", "tot", "reflexion") and names:
@@ -271,8 +303,8 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     temps = [0.2 + 0.3 * i for i in range(ctx.tot_branches)] if strategy == "tot" else [None]
     candidates = [candidate(t) for t in temps]
     if strategy == "tot":
-        scores = ", ".join(f"{c[0]:.2f}" for c in candidates)
-        thoughts.append(Thought(node="plan", text=f"Tree-of-Thoughts candidate scores: {scores}"))
+        shown = ", ".join(f"{c[0]:.2f}" for c in candidates)
+        thoughts.append(Thought(node="plan", text=f"Tree-of-Thoughts candidate scores: {shown}"))
     _, builder, repairs = max(candidates, key=lambda c: c[0])
     drafts = builder.drafts[: ctx.max_steps]
     if len(builder.drafts) > ctx.max_steps:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from configs.settings import get_settings
 from nodes import outcome
 from nodes.common import context_of, effective_request, output_folder, thread_id
+from planning.memory import record_plan
 from services.outputs import atomic_write_json
 from services.report import write_report_safely
 from state import Context, State, Thought
@@ -56,6 +57,15 @@ def _learn(state: State, ctx: Context, folder: Any) -> list[str]:
     return stored
 
 
+def _learn_plan(request: str, steps: list[Any]) -> str:
+    """Remember a plan that made everything asked for, for the next similar request."""
+    try:
+        record_plan(get_settings(), request, steps)
+    except Exception as exc:  # learning is best effort; the run's own files are what matter
+        return f"plan not recorded ({str(exc)[:80]})"
+    return "plan"
+
+
 def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     """Summarize what was made and what was not (and why), write the manifest, learn."""
     ctx = context_of(runtime)
@@ -92,6 +102,9 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     missing = outcome.not_done(entries)
     unjudged = [k for k, e in evaluations.items() if not e.judged and k in results]
     learned = _learn(state, ctx, folder)
+    plan_learned = ""
+    if status == "complete" and learned and plan is not None and plan.steps:
+        plan_learned = _learn_plan(effective_request(state), plan.steps)
     lines = [f"Request: {effective_request(state)}"]
     if dialogue:
         lines.append(f"Dialogue:\n{dialogue}")
@@ -123,6 +136,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         "artifacts": artifacts,
         "not_done": missing,
         "learned": learned,
+        "learned_plan": plan_learned,
         "decisions": [d.model_dump() for d in state.get("decisions") or []],
         "thoughts": [t.text for t in state.get("thoughts") or []],
         "finished_at": time.time(),

@@ -88,15 +88,24 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-def pick(candidates: list[str], catalog: Catalog, request: str) -> str:
-    """The candidate whose hints best match the request (catalog order breaks ties)."""
+def pick(
+    candidates: list[str],
+    catalog: Catalog,
+    request: str,
+    scores: dict[str, float] | None = None,
+) -> str:
+    """The candidate the ranking (hints + past plans) scores highest for the request.
+
+    Without a ranking, the one whose hints best match the request; catalog order breaks ties.
+    """
     words = _words(request)
 
-    def score(name: str) -> int:
+    def hinted(name: str) -> int:
         info = catalog.get(name)
         return sum(1 for h in (info.hints if info else ()) if _words(h) <= words)
 
-    return max(candidates, key=lambda n: (score(n), -candidates.index(n)))
+    ranked = scores or {}
+    return max(candidates, key=lambda n: (ranked.get(n, 0.0), hinted(n), -candidates.index(n)))
 
 
 class Builder:
@@ -109,9 +118,15 @@ class Builder:
         unavailable: dict[str, str],
         intent: Intent,
         request: str,
+        scores: dict[str, float] | None = None,
     ) -> None:
-        """Plan with ``available`` tools of ``catalog``; ``unavailable`` maps a tool to why."""
+        """Plan with ``available`` tools of ``catalog``; ``unavailable`` maps a tool to why.
+
+        ``scores`` ranks tools for this request (``planning.choose.rank_tools``: hints and the
+        most similar past plans); it decides between tools that make the same thing.
+        """
         self.catalog = catalog
+        self.scores = scores or {}
         self.available = available
         self.unavailable = unavailable
         self.intent = intent
@@ -177,7 +192,9 @@ class Builder:
             return None
         wanted = set(self.intent.deliverables)
         preferred = [c for c in candidates if self._info(c).makes in wanted] or candidates
-        index = self.add(pick(preferred, self.catalog, self.request), self.params(preferred[0]))
+        index = self.add(
+            pick(preferred, self.catalog, self.request, self.scores), self.params(preferred[0])
+        )
         if index is None:
             return None
         out_field = next(
@@ -205,7 +222,7 @@ class Builder:
             else:
                 self.notes.append(f"{kind}: not made — no registered tool makes {kind}")
             return
-        tool = pick(usable, self.catalog, self.request)
+        tool = pick(usable, self.catalog, self.request, self.scores)
         count_slot = ITEM_COUNT_SLOT.get(kind)
         count = self.intent.constraints.counts.get(count_slot, 1) if count_slot else 1
         for item in range(count) if count > 1 else [None]:

@@ -164,6 +164,14 @@ def test_injection_is_creative_text_and_never_learned(
     monkeypatch.setattr(
         tools.knowledge, "record_generation", lambda **kw: recorded.append(kw["step"].step_id)
     )
+    import nodes.plan
+    import nodes.respond
+
+    plans: list[list[str]] = []
+    monkeypatch.setattr(nodes.plan, "load_past_plans", lambda *a, **k: [])
+    monkeypatch.setattr(
+        nodes.respond, "record_plan", lambda s, r, steps: plans.append([x.tool for x in steps])
+    )
     from configs.settings import get_settings
 
     get_settings.cache_clear()
@@ -173,9 +181,12 @@ def test_injection_is_creative_text_and_never_learned(
     )
     assert final["constraints"]["injection"] is True
     assert final["status"] == "complete" and final["learned"] == [] and recorded == []
+    assert final["learned_plan"] == "" and plans == []
     assert {s["tool"] for s in final["plan"]} <= {"write_dialogue", "synthesize_voice"}
     clean = final_of(DEMO, "t10")
     assert clean["learned"] == ["s1", "s2", "s3"] and recorded == ["s1", "s2", "s3"]
+    assert clean["learned_plan"] == "plan"
+    assert plans == [["write_dialogue", "synthesize_voice", "assemble_scene"]]
 
 
 def test_unclear_request_interrupts_then_resumes(fake: FakeChatModel) -> None:

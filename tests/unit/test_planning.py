@@ -198,3 +198,45 @@ def test_invalid_steps_are_dropped_never_executed() -> None:
 def test_constraints_model_defaults() -> None:
     assert Constraints().counts == {} and Intent(goal="x").constraints.speakers == []
     assert Step(id="s1", tool="t").depends_on == []
+
+
+def _rhymer(
+    characters: list[str], premise: str, ctx: Annotated[ToolContext | None, InjectedToolArg] = None
+) -> dict[str, Any]:
+    """Plugin writer that makes dialogue in rhyme.
+
+    Args:
+        characters: Who speaks.
+        premise: What happens.
+    """
+    return {"lines": []}
+
+
+def test_past_plans_choose_between_tools_that_make_the_same_thing() -> None:
+    from planning.choose import rank_tools
+    from planning.memory import PastPlan
+
+    registry = ToolRegistry(default_registry().all())
+    registry.add(
+        make_spec(
+            _rhymer,
+            category="plugin",
+            produces={"lines": "dialogue"},
+            makes="dialogue",
+            hints=("dialogue",),
+        )
+    )
+    text = "Write a dialogue between Luca and Alberto about the sea"
+    without = build(text, ["dialogue"], registry)
+    assert [d.tool for d in without.drafts] == ["_rhymer"]  # same hints: catalog order decides
+    past = [
+        PastPlan(f"Write a dialogue between {a} and {b} about the {c}", ("write_dialogue",))
+        for a, b, c in [("Mia", "Tom", "sea"), ("Bea", "Ada", "town"), ("Luca", "Giulia", "sea")]
+    ]
+    scores = rank_tools(text, registry, past)
+    assert scores["write_dialogue"] > scores["_rhymer"]
+    c = read_constraints(text)
+    intent = Intent(goal=text, deliverables=["dialogue"], characters=c.speakers, constraints=c)
+    names = {s.name for s in registry.all()} - set(registry.unavailable())
+    builder = Builder(registry, names, {}, intent, text, scores)
+    assert [d.tool for d in builder.build()] == ["write_dialogue"]
