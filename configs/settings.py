@@ -100,10 +100,20 @@ class ImageSettings(_Section):
 
     backend: Literal["diffusers", "comfyui"] = "diffusers"
     model_path: Path | None = None
+    single_file_config: Path | None = None
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    cpu_offload: bool = True
+    controlnets: dict[str, Path] = {}
+    lora_dir: Path | None = None
     comfyui_url: str | None = None
-    width: int = 1024
-    height: int = 1024
-    steps: int = 30
+    comfyui_workflow: Path | None = None
+    comfyui_timeout_s: float = Field(600.0, gt=0)
+    width: int = Field(1024, ge=64, le=4096, multiple_of=8)
+    height: int = Field(1024, ge=64, le=4096, multiple_of=8)
+    steps: int = Field(30, ge=1, le=150)
+    max_steps: int = Field(80, ge=1, le=500)
+    guidance: float = Field(6.0, ge=0.0, le=30.0)
+    scheduler: Literal["euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "ddim", "unipc"] = "euler"
     vram_gb: float = 10.0
 
 
@@ -111,6 +121,7 @@ class GPUSettings(_Section):
     """The single heavy-work lane."""
 
     vram_budget_gb: float = Field(16.0, gt=0)
+    safety_margin_gb: float = Field(1.0, ge=0)
     lock_timeout_s: float = Field(3600.0, gt=0)
 
 

@@ -113,12 +113,46 @@ class GpuLease:
             self._lock.release()
 
 
-class Residency:
-    """Loaded heavy models by id, LRU-evicted to stay within a VRAM budget (GB)."""
+def nvml_free_gb(index: int = 0) -> float | None:
+    """The card's free memory now (GB), or None when NVML cannot say; never raises."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return None
+    try:
+        mem = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
+        return float(mem.free) / 2**30
+    except pynvml.NVMLError:
+        return None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except pynvml.NVMLError:
+            pass
 
-    def __init__(self, budget_gb: float) -> None:
-        """Track models against ``budget_gb``."""
+
+class Residency:
+    """Loaded heavy models by id, LRU-evicted to stay within a VRAM budget (GB).
+
+    With ``free_gb`` (NVML's free memory, read at each load) the budget is what this process
+    already holds plus what the card has free, less ``margin_gb``: other programs on the card
+    count. Without it (no GPU seen) the configured ``budget_gb`` is the fallback.
+    """
+
+    def __init__(
+        self,
+        budget_gb: float,
+        free_gb: Callable[[], float | None] | None = None,
+        margin_gb: float = 0.0,
+    ) -> None:
+        """Track models against ``budget_gb`` (or the card's free memory when measurable)."""
         self.budget_gb = budget_gb
+        self.free_gb = free_gb
+        self.margin_gb = margin_gb
         self._models: OrderedDict[str, tuple[Any, float]] = OrderedDict()
         self.loads = 0
         self.evictions: list[str] = []
@@ -127,6 +161,22 @@ class Residency:
     def used_gb(self) -> float:
         """The VRAM the resident models are estimated to use."""
         return sum(size for _, size in self._models.values())
+
+    def budget(self) -> float:
+        """The memory heavy models may use now (GB)."""
+        free = self.free_gb() if self.free_gb is not None else None
+        if free is None:
+            return self.budget_gb
+        return self.used_gb + max(0.0, free - self.margin_gb)
+
+    def fits(self, vram_gb: float) -> bool:
+        """Whether a model of ``vram_gb`` could be loaded (after evicting everything else)."""
+        return vram_gb <= self.budget()
+
+    def peek(self, model_id: str) -> Any | None:
+        """The loaded model, without loading or touching LRU order."""
+        entry = self._models.get(model_id)
+        return entry[0] if entry else None
 
     def resident(self) -> list[str]:
         """Model ids currently loaded, least recently used first."""
@@ -137,8 +187,10 @@ class Residency:
         if model_id in self._models:
             self._models.move_to_end(model_id)
             return self._models[model_id][0]
-        while self._models and self.used_gb + vram_gb > self.budget_gb:
+        budget = self.budget()
+        while self._models and self.used_gb + vram_gb > budget:
             self.unload(next(iter(self._models)))
+            budget = self.budget()
         model = loader()
         self.loads += 1
         self._models[model_id] = (model, vram_gb)
@@ -188,5 +240,6 @@ def get_residency(settings: Settings | None = None) -> Residency:
     s = settings or get_settings()
     with _GUARD:
         if _RESIDENCY is None:
-            _RESIDENCY = Residency(s.gpu.vram_budget_gb)
+            free = nvml_free_gb if probe_gpu().available else None
+            _RESIDENCY = Residency(s.gpu.vram_budget_gb, free, s.gpu.safety_margin_gb)
         return _RESIDENCY
