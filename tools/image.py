@@ -1,9 +1,9 @@
-"""generate_image: SDXL stills (with character LoRAs and ControlNet) through diffusers or ComfyUI.
+"""generate_image: SDXL stills (with character LoRAs and ControlNet) through diffusers.
 
-The heavy work lives in services (``services.diffusion`` for the in-process pipeline,
-``services.comfyui`` for a ComfyUI server); this module turns the tool's arguments into a job,
-finds each character's LoRA in the knowledge base, writes the PNG with its recipe, and measures
-the result (``services.image_checks``) so evaluate can score an image without a vision model.
+The heavy work lives in ``services.diffusion`` (the in-process pipeline; the ComfyUI backend
+is not built yet and says so). This module turns the tool's arguments into a job, finds each
+character's LoRA in the knowledge base, writes the PNG with its recipe, and measures the result
+(``services.image_checks``) so evaluate can score an image without a vision model.
 The loaded pipeline is kept by the GPU lane's ``Residency`` under the tool's model id, so the
 dispatcher can prefer steps whose model is already loaded.
 """
@@ -24,14 +24,20 @@ from tools.registry import (
     Availability,
     ToolContext,
     ToolRegistry,
+    ToolUnavailableError,
     make_spec,
 )
 
 MODEL_ID = "sdxl"
 NEEDS = (
     "image generation needs ANIMAGENT_IMAGE__MODEL_PATH (a local SDXL diffusers folder or "
-    ".safetensors checkpoint) or a ComfyUI server (ANIMAGENT_IMAGE__BACKEND=comfyui and "
-    "ANIMAGENT_IMAGE__COMFYUI_URL)"
+    ".safetensors checkpoint); the ComfyUI backend (ANIMAGENT_IMAGE__COMFYUI_URL) is not built "
+    "in this version"
+)
+
+COMFYUI_MISSING = (
+    "the ComfyUI image backend is not built in this version: use ANIMAGENT_IMAGE__BACKEND="
+    "diffusers with ANIMAGENT_IMAGE__MODEL_PATH (local SDXL weights)"
 )
 
 
@@ -133,25 +139,14 @@ def generate_image(
     out.parent.mkdir(parents=True, exist_ok=True)
     ctx.progress(0.05, "image: loading the model")
     if conf.backend == "comfyui":
-        from services.comfyui import ComfyClient, load_workflow
+        raise ToolUnavailableError(COMFYUI_MISSING)
+    from services.diffusion import generate
 
-        if control is not None:
-            raise ImageJobError(
-                "ControlNet through ComfyUI needs a workflow with ControlNet nodes; this "
-                "workflow has none: use the diffusers backend for control images"
-            )
-        validate_job(job, conf.model_copy(update={"controlnets": {}}))
-        client = ComfyClient(str(conf.comfyui_url), timeout_s=conf.comfyui_timeout_s)
-        image = client.generate(load_workflow(conf.comfyui_workflow), job)
-        save_png(out, image, job, {"backend": "comfyui", "server": conf.comfyui_url})
-    else:
-        from services.diffusion import generate
-
-        validate_job(job, conf)
-        models = _sdxl(settings)
-        ctx.progress(0.2, "image: denoising")
-        image = generate(models, job, conf)
-        save_png(out, image, job, {"backend": "diffusers", "device": models.device})
+    validate_job(job, conf)
+    models = _sdxl(settings)
+    ctx.progress(0.2, "image: denoising")
+    image = generate(models, job, conf)
+    save_png(out, image, job, {"backend": "diffusers", "device": models.device})
     ctx.progress(0.95, "image: checking")
     earlier = sorted(p for p in out.parent.glob(f"{safe_name(ctx.step_id, 40)}_a*.png") if p != out)
     quality = image_checks.measure(out, job.width, job.height, earlier)
@@ -196,12 +191,7 @@ def probe_image(settings: Settings) -> Availability:
     """Available when the configured backend has what it needs (no model is loaded here)."""
     conf = settings.image
     if conf.backend == "comfyui":
-        if not conf.comfyui_url:
-            return Availability(False, NEEDS)
-        from services.comfyui import ComfyClient
-
-        problem = ComfyClient(conf.comfyui_url, timeout_s=2.0).problem()
-        return Availability(problem is None, problem or "")
+        return Availability(False, COMFYUI_MISSING)
     if conf.model_path is None:
         return Availability(False, NEEDS)
     path = Path(conf.model_path).expanduser()

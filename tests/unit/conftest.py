@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from configs.settings import Settings, get_settings
+from services import gpu as gpu_service
 from services.fake_llm import FakeChatModel
 from services.llm import override_models
+from tests import image_helpers
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +53,38 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeChatModel]:
     model = FakeChatModel(scripts={"Dialogue": dialogue_script, "Judgement": PASSING_JUDGE})
     with override_models(model):
         yield model
+
+
+# Tiny random SDXL, ControlNet and LoRAs: built once per session, only when a test asks.
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny-sdxl")
+    sdxl = image_helpers.build_tiny_sdxl(root / "sdxl")
+    return {
+        "sdxl": sdxl,
+        "canny": image_helpers.build_tiny_controlnet(sdxl, root / "cn-canny"),
+        "luca": image_helpers.build_tiny_lora(root / "loras", "luca", seed=1),
+        "alberto": image_helpers.build_tiny_lora(root / "loras", "alberto", seed=2),
+        "misfit": image_helpers.build_tiny_lora(root / "loras", "misfit", block=(16, 32), seed=3),
+        "loras": root / "loras",
+    }
+
+
+@pytest.fixture
+def image_env(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("ANIMAGENT_IMAGE__MODEL_PATH", str(tiny_models["sdxl"]))
+    monkeypatch.setenv("ANIMAGENT_IMAGE__DEVICE", "cpu")
+    monkeypatch.setenv("ANIMAGENT_IMAGE__WIDTH", "64")
+    monkeypatch.setenv("ANIMAGENT_IMAGE__HEIGHT", "64")
+    monkeypatch.setenv("ANIMAGENT_IMAGE__STEPS", "2")
+    monkeypatch.setenv(
+        "ANIMAGENT_IMAGE__CONTROLNETS", json.dumps({"canny": str(tiny_models["canny"])})
+    )
+    monkeypatch.setenv("ANIMAGENT_IMAGE__LORA_DIR", str(tiny_models["loras"]))
+    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__ENABLED", "false")
+    get_settings.cache_clear()
+    # A fresh residency per test: loads are counted per test.
+    monkeypatch.setattr(gpu_service, "_RESIDENCY", None)
+    return get_settings()

@@ -18,42 +18,9 @@ from configs.settings import Settings, get_settings
 from services import gpu as gpu_service
 from services.diffusion import ImageJobError, ImageModelError, load_sdxl
 from services.edges import canny
-from tests.image_helpers import build_tiny_controlnet, build_tiny_lora, build_tiny_sdxl
 from tests.knowledge_helpers import fake_store, kb_for
 from tools.image import generate_image, improve_image, probe_image
 from tools.registry import ToolContext, default_registry
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("tiny-sdxl")
-    sdxl = build_tiny_sdxl(root / "sdxl")
-    return {
-        "sdxl": sdxl,
-        "canny": build_tiny_controlnet(sdxl, root / "cn-canny"),
-        "luca": build_tiny_lora(root / "loras", "luca", seed=1),
-        "alberto": build_tiny_lora(root / "loras", "alberto", seed=2),
-        "misfit": build_tiny_lora(root / "loras", "misfit", block=(16, 32), seed=3),
-        "loras": root / "loras",
-    }
-
-
-@pytest.fixture
-def image_env(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("ANIMAGENT_IMAGE__MODEL_PATH", str(tiny_models["sdxl"]))
-    monkeypatch.setenv("ANIMAGENT_IMAGE__DEVICE", "cpu")
-    monkeypatch.setenv("ANIMAGENT_IMAGE__WIDTH", "64")
-    monkeypatch.setenv("ANIMAGENT_IMAGE__HEIGHT", "64")
-    monkeypatch.setenv("ANIMAGENT_IMAGE__STEPS", "2")
-    monkeypatch.setenv(
-        "ANIMAGENT_IMAGE__CONTROLNETS", json.dumps({"canny": str(tiny_models["canny"])})
-    )
-    monkeypatch.setenv("ANIMAGENT_IMAGE__LORA_DIR", str(tiny_models["loras"]))
-    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__ENABLED", "false")
-    get_settings.cache_clear()
-    # A fresh residency per test: loads are counted per test.
-    monkeypatch.setattr(gpu_service, "_RESIDENCY", None)
-    return get_settings()
 
 
 def _ctx(tmp_path: Path, settings: Settings, step: str = "img", attempt: int = 1) -> ToolContext:
