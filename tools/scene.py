@@ -1,8 +1,12 @@
-"""assemble_scene: the voice clips laid end to end into one scene track with subtitles."""
+"""assemble_scene: voice clips end to end into one scene track with subtitles, and an MP4.
+
+When the scene has pictures, each shot is held while its line plays (``services.video``).
+"""
 
 from __future__ import annotations
 
 import wave
+from pathlib import Path
 from typing import Annotated, Any
 
 from langchain_core.tools import InjectedToolArg
@@ -19,16 +23,26 @@ def _srt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
+def _image_path(item: Any) -> str:
+    """An image reference: a path, or a generate_image output ({"image": path, ...})."""
+    if isinstance(item, dict):
+        return str(item.get("image") or item.get("path") or "")
+    return str(item)
+
+
 def assemble_scene(
     clips: list[dict[str, Any]],
     pause_ms: int = 350,
+    images: list[Any] | None = None,
     ctx: Annotated[ToolContext | None, InjectedToolArg] = None,
 ) -> dict[str, Any]:
-    """Join voice clips into one scene audio track with subtitles (SRT).
+    """Join voice clips into one scene track with subtitles; with images, also an MP4.
 
     Args:
         clips: Voice clips in speaking order, each with "path", "character" and "text".
         pause_ms: Silence between lines in milliseconds.
+        images: One still per line, in order (paths or generate_image outputs); each is held
+            while its line plays (the last one holds for any lines left).
     """
     assert ctx is not None
     if not clips:
@@ -36,6 +50,7 @@ def assemble_scene(
     frames: list[bytes] = []
     params = None
     cues, cursor = [], 0.0
+    holds: list[float] = []  # how long each line's shot stays on screen
     for i, clip in enumerate(clips, start=1):
         with wave.open(str(ctx.run_dir / clip["path"]), "rb") as wav:
             if params is None:
@@ -54,10 +69,12 @@ def assemble_scene(
             f"{clip.get('character', '')}: {clip.get('text', '')}\n"
         )
         cursor += seconds
+        holds.append(seconds)
         if i < len(clips):
             silence = int(params.framerate * pause_ms / 1000) * params.sampwidth * params.nchannels
             frames.append(b"\x00" * silence)
             cursor += pause_ms / 1000
+            holds[-1] += pause_ms / 1000
     assert params is not None
     out = ctx.path("scene.wav")
     tmp = out.with_suffix(".tmp.wav")
@@ -68,7 +85,7 @@ def assemble_scene(
         wav.writeframes(b"".join(frames))
     tmp.replace(out)
     atomic_write_bytes(ctx.path("scene.srt"), "\n".join(cues).encode("utf-8"))
-    return {
+    result: dict[str, Any] = {
         "audio": "scene.wav",
         "subtitles": "scene.srt",
         "seconds": round(cursor, 3),
@@ -78,6 +95,23 @@ def assemble_scene(
             {"path": "scene.srt", "kind": "text"},
         ],
     }
+    stills = [p for p in (_image_path(i) for i in images or []) if p]
+    if stills:
+        from services.video import Shot, make_mp4
+
+        paths = [Path(p) if Path(p).is_absolute() else ctx.run_dir / p for p in stills]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ValueError(f"assemble_scene: image(s) not found: {', '.join(missing)}")
+        shots = [Shot(paths[min(i, len(paths) - 1)], hold) for i, hold in enumerate(holds)]
+        make_mp4(shots, out, ctx.path("scene.srt"), ctx.path("scene.mp4"))
+        result["video"] = "scene.mp4"
+        result["shots"] = len(shots)
+        result["artifacts"].insert(
+            0,
+            {"path": "scene.mp4", "kind": "video", "meta": {"seconds": round(cursor, 3)}},
+        )
+    return result
 
 
 def check_scene(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bool]:
@@ -96,9 +130,9 @@ def register(registry: ToolRegistry) -> None:
             assemble_scene,
             category="editing",
             est_seconds=0.2,
-            outputs=("audio", "subtitles", "seconds"),
-            consumes={"clips": "audio"},
-            produces={"audio": "scene"},
+            outputs=("audio", "subtitles", "seconds", "video"),
+            consumes={"clips": "audio", "images": "image"},
+            produces={"audio": "scene", "video": "scene"},
             makes="scene",
             hints=("scene", "episode", "sketch", "assemble"),
             check=check_scene,
