@@ -256,6 +256,11 @@ def doctor() -> None:
         ok = False
     gpu = probe_gpu()
     rows.append(("gpu", f"{gpu.name} {gpu.total_gb:.1f} GB" if gpu.available else gpu.reason))
+    from services.gpu import doctor_rows
+    from tools.registry import default_registry
+
+    heavy = [(s.name, s.vram_gb) for s in default_registry().all() if s.heavy]
+    rows.extend(doctor_rows(settings, heavy))
     table = Table(title="animagent doctor", show_header=False)
     for key, value in rows:
         table.add_row(key, value)

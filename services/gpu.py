@@ -243,3 +243,38 @@ def get_residency(settings: Settings | None = None) -> Residency:
             free = nvml_free_gb if probe_gpu().available else None
             _RESIDENCY = Residency(s.gpu.vram_budget_gb, free, s.gpu.safety_margin_gb)
         return _RESIDENCY
+
+
+def doctor_rows(settings: Settings, heavy: list[tuple[str, float]]) -> list[tuple[str, str]]:
+    """Rows for ``animagent doctor``: the image backend, the card, its free memory, what fits.
+
+    ``heavy`` is (tool name, estimated GB) for every heavy tool (the caller reads the registry).
+    """
+    image = settings.image
+    if image.backend == "diffusers":
+        where = str(image.model_path) if image.model_path else "ANIMAGENT_IMAGE__MODEL_PATH unset"
+        backend = f"diffusers ({image.device}) {where}"
+    else:
+        backend = f"comfyui {image.comfyui_url or 'ANIMAGENT_IMAGE__COMFYUI_URL unset'}"
+    info = probe_gpu()
+    free = nvml_free_gb() if info.available else None
+    rows = [("image backend", backend)]
+    if info.available:
+        rows.append(("gpu card", f"{info.name}, {info.total_gb:.1f} GB (NVML)"))
+        rows.append(
+            ("gpu free", f"{free:.1f} GB free, {settings.gpu.safety_margin_gb:.1f} GB kept back")
+            if free is not None
+            else ("gpu free", "NVML did not report free memory")
+        )
+    budget = Residency(settings.gpu.vram_budget_gb, lambda: free, settings.gpu.safety_margin_gb)
+    source = "free memory" if free is not None else "configured gpu.vram_budget_gb"
+    fits = [f"{name} ({gb:g} GB)" for name, gb in heavy if budget.fits(gb)]
+    too_big = [f"{name} ({gb:g} GB)" for name, gb in heavy if not budget.fits(gb)]
+    rows.append(
+        (
+            "heavy models",
+            f"budget {budget.budget():.1f} GB ({source}); fit: {', '.join(fits) or 'none'}"
+            + (f"; too big: {', '.join(too_big)}" if too_big else ""),
+        )
+    )
+    return rows

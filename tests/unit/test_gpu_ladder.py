@@ -94,3 +94,13 @@ def test_residency_uses_free_memory_with_a_margin() -> None:
     assert residency.resident() == ["voice"] and residency.evictions == ["sdxl"]
     fallback = Residency(budget_gb=16.0, free_gb=lambda: None)
     assert fallback.budget() == 16.0 and fallback.fits(16.0) and not fallback.fits(16.5)
+
+
+def test_doctor_rows_name_the_backend_and_what_fits() -> None:
+    from services.gpu import doctor_rows
+
+    settings = Settings(gpu={"vram_budget_gb": 12.0}, image={"model_path": "/models/sdxl"})  # type: ignore[arg-type]
+    rows = dict(doctor_rows(settings, [("generate_image", 10.0), ("huge_video", 40.0)]))
+    assert rows["image backend"] == "diffusers (auto) /models/sdxl"
+    assert "budget 12.0 GB (configured gpu.vram_budget_gb)" in rows["heavy models"]
+    assert "fit: generate_image (10 GB); too big: huge_video (40 GB)" in rows["heavy models"]
