@@ -197,9 +197,13 @@ class Residency:
         return model
 
     def unload(self, model_id: str) -> None:
-        """Drop one model and return its memory."""
-        if self._models.pop(model_id, None) is not None:
+        """Drop one model and return its memory (a model on a server is asked to free it)."""
+        entry = self._models.pop(model_id, None)
+        if entry is not None:
             self.evictions.append(model_id)
+            release = getattr(entry[0], "release", None)
+            if callable(release):
+                release()
             _release_memory()
 
     def free_all(self) -> None:

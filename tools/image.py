@@ -1,15 +1,17 @@
-"""generate_image: SDXL stills (with character LoRAs and ControlNet) through diffusers.
+"""generate_image: SDXL stills (with character LoRAs and ControlNet) through diffusers or ComfyUI.
 
-The heavy work lives in ``services.diffusion`` (the in-process pipeline; the ComfyUI backend
-is not built yet and says so). This module turns the tool's arguments into a job, finds each
-character's LoRA in the knowledge base, writes the PNG with its recipe, and measures the result
-(``services.image_checks``) so evaluate can score an image without a vision model.
+The heavy work lives in ``services.diffusion`` (the in-process pipeline) or
+``services.comfyui`` (a ComfyUI server). This module turns the tool's arguments into a job,
+finds each character's LoRA in the knowledge base, writes the PNG with its recipe, and
+measures the result (``services.image_checks``) so evaluate can score an image without a
+vision model.
 The loaded pipeline is kept by the GPU lane's ``Residency`` under the tool's model id, so the
 dispatcher can prefer steps whose model is already loaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,20 +26,14 @@ from tools.registry import (
     Availability,
     ToolContext,
     ToolRegistry,
-    ToolUnavailableError,
     make_spec,
 )
 
 MODEL_ID = "sdxl"
 NEEDS = (
     "image generation needs ANIMAGENT_IMAGE__MODEL_PATH (a local SDXL diffusers folder or "
-    ".safetensors checkpoint); the ComfyUI backend (ANIMAGENT_IMAGE__COMFYUI_URL) is not built "
-    "in this version"
-)
-
-COMFYUI_MISSING = (
-    "the ComfyUI image backend is not built in this version: use ANIMAGENT_IMAGE__BACKEND="
-    "diffusers with ANIMAGENT_IMAGE__MODEL_PATH (local SDXL weights)"
+    ".safetensors checkpoint) or a ComfyUI server (ANIMAGENT_IMAGE__BACKEND=comfyui and "
+    "ANIMAGENT_IMAGE__COMFYUI_URL)"
 )
 
 
@@ -69,6 +65,34 @@ def _sdxl(settings: Settings) -> SdxlModels:
     models = residency.get(MODEL_ID, settings.image.vram_gb, lambda: load_sdxl(settings.image))
     assert isinstance(models, SdxlModels)
     return models
+
+
+def _comfyui(settings: Settings, job: ImageJob) -> Any:
+    """Run the job on the ComfyUI server; the server's models count as resident (``sdxl``)."""
+    import io
+
+    from PIL import Image
+
+    from services.comfyui import ComfyClient, ComfyResident, load_workflow
+    from services.diffusion import ImageJobError, validate_job
+    from services.gpu import get_residency
+
+    conf = settings.image
+    if job.control is not None:
+        raise ImageJobError(
+            "ControlNet through ComfyUI is not wired: use the diffusers backend for control images"
+        )
+    # LoRA files live on the server: only their names travel, so skip the local-file check.
+    validate_job(dataclasses.replace(job, loras=()), conf)
+    client = ComfyClient(str(conf.comfyui_url), timeout_s=conf.comfyui_timeout_s)
+    get_residency(settings).get(MODEL_ID, conf.vram_gb, lambda: ComfyResident(client))
+    png = client.generate(load_workflow(conf.comfyui_workflow), job)
+    try:
+        with Image.open(io.BytesIO(png)) as img:
+            img.load()
+            return img.copy()
+    except OSError as exc:
+        raise ImageJobError(f"ComfyUI sent an image that does not decode: {exc}") from exc
 
 
 def generate_image(
@@ -139,14 +163,15 @@ def generate_image(
     out.parent.mkdir(parents=True, exist_ok=True)
     ctx.progress(0.05, "image: loading the model")
     if conf.backend == "comfyui":
-        raise ToolUnavailableError(COMFYUI_MISSING)
-    from services.diffusion import generate
+        save_png(out, _comfyui(settings, job), job, {"backend": "comfyui"})
+    else:
+        from services.diffusion import generate
 
-    validate_job(job, conf)
-    models = _sdxl(settings)
-    ctx.progress(0.2, "image: denoising")
-    image = generate(models, job, conf)
-    save_png(out, image, job, {"backend": "diffusers", "device": models.device})
+        validate_job(job, conf)
+        models = _sdxl(settings)
+        ctx.progress(0.2, "image: denoising")
+        image = generate(models, job, conf)
+        save_png(out, image, job, {"backend": "diffusers", "device": models.device})
     ctx.progress(0.95, "image: checking")
     earlier = sorted(p for p in out.parent.glob(f"{safe_name(ctx.step_id, 40)}_a*.png") if p != out)
     quality = image_checks.measure(out, job.width, job.height, earlier)
@@ -191,7 +216,12 @@ def probe_image(settings: Settings) -> Availability:
     """Available when the configured backend has what it needs (no model is loaded here)."""
     conf = settings.image
     if conf.backend == "comfyui":
-        return Availability(False, COMFYUI_MISSING)
+        if not conf.comfyui_url:
+            return Availability(False, NEEDS)
+        from services.comfyui import ComfyClient
+
+        problem = ComfyClient(conf.comfyui_url, timeout_s=2.0).problem()
+        return Availability(problem is None, problem or "")
     if conf.model_path is None:
         return Availability(False, NEEDS)
     path = Path(conf.model_path).expanduser()
