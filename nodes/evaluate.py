@@ -13,15 +13,18 @@ checks alone (``ToolSpec.judged``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
+from configs.settings import get_settings
 from nodes import prompts
-from nodes.common import context_of, effective_request
+from nodes.common import context_of, effective_request, output_folder
 from services.originality import copied_lines
 from services.structured import decide, system_user
+from services.vision import judge_media
 from state import Brief, Context, Decision, Evaluation, Intent, State, StepResult, Thought
 from tools.registry import ToolRegistry, default_registry
 
@@ -76,6 +79,7 @@ def judge_step(
     sources: list[str] | None = None,
     required: list[str] | None = None,
     constraints: str = "",
+    run_dir: Path | None = None,
 ) -> tuple[Evaluation, Decision | None]:
     """Evaluate one attempt."""
     if result.status != "done":
@@ -99,6 +103,12 @@ def judge_step(
     judged = True
     if spec is not None and not spec.judged:
         score = check_score  # media the text judge cannot perceive: the checks are the score
+        seen = judge_media(result.output, goal, run_dir, get_settings())  # images: vision judge
+        if seen is not None and seen.judged:
+            score = CHECK_WEIGHT * check_score + (1 - CHECK_WEIGHT) * seen.score
+        if seen is not None:
+            judged = seen.judged
+            reasons += seen.reasons
     else:
         verdict, decision = decide(
             Judgement,
@@ -169,6 +179,7 @@ def evaluate(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             sources=sources,
             required=required,
             constraints=constraint_note(intent),
+            run_dir=output_folder(ctx),
         )
         evaluations[step_id] = evaluation
         if decision:
