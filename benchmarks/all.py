@@ -95,6 +95,7 @@ def registry() -> dict[str, Callable[[int | None], dict[str, Any]]]:
         "scale": _module("scale"),
         "e2e": _module("e2e"),
         "report": _module("report"),
+        "images": _module("images"),
     }
     if (REPO / "benchmarks" / "taskbench" / "run.py").exists():
         found["taskbench"] = _taskbench

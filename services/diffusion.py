@@ -155,6 +155,8 @@ class SdxlModels:
     source: str
     controlnets: dict[str, Any] = field(default_factory=dict)
     offloaded: bool = False
+    scheduler: str = ""
+    """The scheduler name the pipeline holds now (empty: the one it was saved with)."""
 
 
 def load_sdxl(settings: ImageSettings) -> SdxlModels:
@@ -326,8 +328,14 @@ def generate(models: SdxlModels, job: ImageJob, settings: ImageSettings) -> Any:
             run_pipe.enable_model_cpu_offload()
             models.offloaded = run_pipe is pipe
         elif models.device == "cuda" and not offload:
+            if models.offloaded:  # an earlier rung offloaded it: hooks off before moving it
+                pipe.remove_all_hooks()
+                models.offloaded = False
             run_pipe.to("cuda")
-        run_pipe.scheduler = _scheduler(pipe, job.scheduler)
+        if models.scheduler != job.scheduler:  # building one costs ~ms: only on a change
+            pipe.scheduler = _scheduler(pipe, job.scheduler)
+            models.scheduler = job.scheduler
+        run_pipe.scheduler = pipe.scheduler
         if job.tiled_vae:
             pipe.vae.enable_tiling()
         else:

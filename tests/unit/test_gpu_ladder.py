@@ -104,3 +104,14 @@ def test_doctor_rows_name_the_backend_and_what_fits() -> None:
     assert rows["image backend"] == "diffusers (auto) /models/sdxl"
     assert "budget 12.0 GB (configured gpu.vram_budget_gb)" in rows["heavy models"]
     assert "fit: generate_image (10 GB); too big: huge_video (40 GB)" in rows["heavy models"]
+
+
+def test_dispatch_loads_each_heavy_model_once_for_an_interleaved_plan() -> None:
+    from benchmarks.images import model_loads
+    from tools.registry import default_registry
+
+    result = model_loads()
+    assert result["loads_dispatch"] == 2 and result["loads_plan_order"] == 6
+    assert result["dispatch_order"] == "s1 s3 s5 s2 s4 s6"  # the images first, then the voices
+    voice = default_registry().get("synthesize_voice")
+    assert voice is not None and not voice.heavy  # the benchmark's heavy voice was put back
