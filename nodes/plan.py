@@ -245,9 +245,13 @@ def react_action(
         chosen = next((d for d in candidates if d.tool == name), None)
         if chosen is not None:
             taken = {}
+            typed = registry.get(name).consumes  # type: ignore[union-attr]
             for key, value in args.items():
                 # Counts, speakers, lines and tone come from the request's words alone: a
                 # slot the request left empty stays empty, whatever the model fills in.
+                # Typed inputs (clips, images) come only from earlier steps' outputs.
+                if key in typed:
+                    continue
                 if key not in SLOT_NAMES and key not in chosen.args and key not in chosen.links:
                     chosen.args[key] = taken[key] = value
             return chosen, decision, f"Action: call {name}" + (f" with {taken}" if taken else "")

@@ -27,13 +27,13 @@ def _image_path(item: Any) -> str:
     """An image reference: a path, or a generate_image output ({"image": path, ...})."""
     if isinstance(item, dict):
         return str(item.get("image") or item.get("path") or "")
-    return str(item)
+    return item if isinstance(item, str) else ""  # a model may fill the slot with null
 
 
 def assemble_scene(
     clips: list[dict[str, Any]],
     pause_ms: int = 350,
-    images: list[Any] | None = None,
+    images: list[Any] | str | None = None,
     ctx: Annotated[ToolContext | None, InjectedToolArg] = None,
 ) -> dict[str, Any]:
     """Join voice clips into one scene track with subtitles; with images, also an MP4.
@@ -41,8 +41,8 @@ def assemble_scene(
     Args:
         clips: Voice clips in speaking order, each with "path", "character" and "text".
         pause_ms: Silence between lines in milliseconds.
-        images: One still per line, in order (paths or generate_image outputs); each is held
-            while its line plays (the last one holds for any lines left).
+        images: One still per line, in order (paths or generate_image outputs; one path is
+            a list of one); each is held while its line plays, the last for any lines left.
     """
     assert ctx is not None
     if not clips:
@@ -95,7 +95,8 @@ def assemble_scene(
             {"path": "scene.srt", "kind": "text"},
         ],
     }
-    stills = [p for p in (_image_path(i) for i in images or []) if p]
+    listed = [images] if isinstance(images, str | dict) else list(images or [])
+    stills = [p for p in (_image_path(i) for i in listed) if p]
     if stills:
         from services.video import Shot, make_mp4
 

@@ -226,3 +226,24 @@ def test_retry_arguments_change_seed_and_strengthen_when_judged_off() -> None:
     assert (
         spec is not None and spec.produces == {"image": "image"} and spec.improve is improve_image
     )
+
+
+def test_a_run_asking_for_pictures_makes_them_through_the_gpu_lane(
+    image_env: Settings, fake: Any
+) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from graph.builder import build_graph
+    from state import Context
+
+    graph = build_graph(InMemorySaver())
+    config = {"configurable": {"thread_id": "posters"}}
+    graph.invoke({"request": "Draw three posters of Luca at sunset"}, config, context=Context())
+    final = graph.get_state(config).values["final"]
+    image = final["deliverables"][0]
+    assert (image["kind"], image["wanted"], image["made"]) == ("image", 3, 3), final
+    folder = Path(image_env.outputs_dir) / "posters" / "images"
+    pngs = sorted(folder.glob("*.png"))
+    assert len(pngs) == 3
+    assert len({p.read_bytes() for p in pngs}) == 3  # three shots, three pictures
+    assert gpu_service.get_residency(image_env).loads == 1  # one load for the three steps

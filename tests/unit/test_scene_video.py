@@ -36,13 +36,22 @@ def test_storyboard_becomes_an_mp4_with_audio_and_subtitles(tmp_path: Path) -> N
     assert out["seconds"] == pytest.approx(expected, abs=0.01)
 
 
+def _still(run: Path) -> None:
+    (run / "images").mkdir(exist_ok=True)
+    Image.new("RGB", (64, 64), "white").save(run / "images" / "one.png")
+
+
 def test_scene_without_images_stays_audio_only_and_missing_images_are_named(tmp_path: Path) -> None:
     ctx = ToolContext(run_dir=tmp_path)
     clips = synthesize_voice([{"character": "Luca", "text": "Hello."}], ctx=ctx)["clips"]
-    out = assemble_scene(clips, ctx=ctx)
+    out = assemble_scene(clips, images=[None, ""], ctx=ctx)  # what a model may fill in
     assert "video" not in out and not (tmp_path / "scene.mp4").exists()
     with pytest.raises(ValueError, match="nope.png"):
         assemble_scene(clips, images=["nope.png"], ctx=ctx)
     assert (tmp_path / "scene.wav").is_file()  # the audio track made before is kept
+    # One image as the planner links it ("$s2.image": a path), held for every line.
+    _still(tmp_path)
+    one = assemble_scene(clips, images="images/one.png", ctx=ctx)
+    assert one["video"] == "scene.mp4" and one["shots"] == 1
     spec = default_registry().get("assemble_scene")
     assert spec is not None and spec.consumes == {"clips": "audio", "images": "image"}
