@@ -74,6 +74,8 @@ def tool_vs_direct(folder: Path, runs: int) -> dict[str, Any]:
         "tool_ms": round(tool_s["median"] * 1000, 1),
         "direct_ms": round(direct_s["median"] * 1000, 1),
         "ratio": round(tool_s["median"] / direct_s["median"], 3),
+        # The fastest of each: what the code costs when the shared cores leave it alone.
+        "ratio_min": round(min(samples["tool"]) / min(samples["direct"]), 3),
         "runs": runs,
     }
 
@@ -179,8 +181,8 @@ def markdown(result: dict[str, Any]) -> str:
             "| measure | value | target |",
             "|---|---|---|",
             f"| generate_image vs direct pipeline call (tiny SDXL 64x64, 2 steps, median of "
-            f"{t['runs']}) | {t['tool_ms']} ms vs {t['direct_ms']} ms: **{t['ratio']}x** | "
-            f"<= {TARGET_RATIO} |",
+            f"{t['runs']}) | {t['tool_ms']} ms vs {t['direct_ms']} ms: **{t['ratio']}x** "
+            f"(fastest vs fastest: {t['ratio_min']}x) | <= {TARGET_RATIO} |",
             f"| model loads, {m['steps']} ready image/voice steps, one model fits at a time | "
             f"dispatch order: **{m['loads_dispatch']}** ({m['dispatch_order']}); plan order: "
             f"{m['loads_plan_order']} | {m['distinct_models']} (distinct models) |",
@@ -192,7 +194,7 @@ def markdown(result: dict[str, Any]) -> str:
     )
 
 
-def measure(runs: int = 15) -> dict[str, Any]:
+def measure(runs: int = 30) -> dict[str, Any]:
     """Every figure above (benchmarks/all.py calls this)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -212,7 +214,7 @@ def measure(runs: int = 15) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
     result = measure(args.runs)
     write_result("images", result)

@@ -18,12 +18,14 @@ DUPLICATE_BITS = 4
 """dHash Hamming distance at or below which two images are the same picture."""
 
 
-def dhash(path: Path) -> int:
-    """A 64-bit difference hash of an image file."""
+def dhash(image: Any) -> int:
+    """A 64-bit difference hash of a PIL image (or of an image file's path)."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        small = np.asarray(img.convert("L").resize((9, 8), Image.Resampling.LANCZOS), dtype=float)
+    if isinstance(image, Path):
+        with Image.open(image) as img:
+            return dhash(img.copy())
+    small = np.asarray(image.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=float)
     bits = (small[:, 1:] > small[:, :-1]).flatten()
     return int(sum(1 << i for i, bit in enumerate(bits) if bit))
 
@@ -37,14 +39,15 @@ def measure(path: Path, width: int, height: int, earlier: list[Path]) -> dict[st
         with Image.open(path) as img:
             img.load()
             facts["size"] = [img.width, img.height]
-            pixels = np.asarray(img.convert("RGB"), dtype=float)
+            rgb = img.convert("RGB")
+            pixels = np.asarray(rgb, dtype=float)
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         facts["error"] = str(exc)[:200]
         return facts
     facts["decodes"] = True
     facts["size_ok"] = facts["size"] == [width, height]
     facts["std"] = round(float(pixels.std()), 2)
-    mine = dhash(path)
+    mine = dhash(rgb)
     facts["dhash"] = f"{mine:016x}"
     for other in earlier:
         try:
