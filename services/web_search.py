@@ -4,7 +4,7 @@
 A rate limit or a failing provider raises ``WebSearchError`` (``kind`` says which) after a
 bounded number of retries with backoff; an empty list means the provider really found nothing.
 DuckDuckGo goes through the ``ddgs`` package's own DuckDuckGo engine and result parser, not its
-``auto`` mode that mixes other engines (docs/decisions/0009-web-search-ddgs-direct.md).
+``auto`` mode that mixes other engines (docs/decisions/0012-web-search-ddgs-direct.md).
 """
 
 from __future__ import annotations

@@ -432,3 +432,37 @@ def test_injection_page_causes_no_tool_call_or_file_write(
     assert "From the web:\nSure." in summary and "Sources:\n[1]" in summary
     written = {p.name for p in (tmp_path / "outputs" / "inj").iterdir()}
     assert {"web_retrieve.md", "web_retrieve.json"} <= written
+
+
+def test_cli_run_with_web_prints_the_cited_answer(
+    site: LocalWeb, fake: FakeChatModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from configs.settings import get_settings
+
+    monkeypatch.setenv("ANIMAGENT_WEB__DUCKDUCKGO_URL", site.url("/ddg/html/"))
+    monkeypatch.setenv("ANIMAGENT_WEB__ALLOWED_HOSTS", '["127.0.0.1"]')
+    get_settings.cache_clear()
+    fake.scripts["IntentDraft"] = {
+        "goal": "Describe the harbour",
+        "deliverables": ["answer"],
+        "characters": [],
+        "setting": "",
+        "mood": "",
+        "needs_web": True,
+        "confidence": 0.95,
+        "question": "",
+    }
+    fake.scripts[""] = lambda m: (
+        "Pastel houses lined it [1]." if "<source" in str(m[-1].content) else "OK"
+    )
+    request = "What did the Portofino harbour look like in the 1950s?"
+    off = CliRunner().invoke(app, ["run", "--guess", "--thread-id", "w0", request])
+    assert "switched off" in off.output and "From the web" not in off.output
+    result = CliRunner().invoke(app, ["run", "--web", "--guess", "--thread-id", "w1", request])
+    assert result.exit_code == 0, result.output
+    assert "Pastel houses lined it [1]." in result.output
+    assert site.url("/page/portofino") in result.output
+    assert (tmp_path / "outputs" / "w1" / "web_retrieve.md").is_file()
