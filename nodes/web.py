@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from langgraph.config import get_stream_writer
+
 from configs.settings import Settings
-from nodes.act import _writer
 from nodes.common import output_folder
 from state import Context
 from state.models import KnowledgeItem
 from tools.registry import ToolContext, default_registry
 
 STEP_ID = "retrieve"
+
+
+def _writer() -> Any:
+    try:
+        return get_stream_writer()
+    except RuntimeError:  # called outside a graph
+        return lambda event: None
 
 
 def web_brief_item(
@@ -46,6 +56,8 @@ def web_brief_item(
     except Exception as exc:  # the web is optional for a run: say why and go on
         return None, f"web search failed: {exc}"[:500]
     sources = output.get("sources") or []
+    # Relevance 1.0 when the answer cites what it read, 0.5 when it cites nothing: the brief's
+    # relevance filter keeps it either way, and a reader sees which kind it was.
     item = KnowledgeItem(
         collection="web",
         text=str(output["answer"]),

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Field
 
+from services.llm import LLMUnavailableError
 from services.structured import decide, system_user
 from services.web_fetch import Page
 from state.models import Decision
@@ -95,13 +96,19 @@ def rank_pages(
         for i, p in enumerate(candidates, start=1)
     ]
     user = f"Question: {question}\n\n" + "\n\n".join(blocks)
-    ranking, decision = decide(
-        WebRanking,
-        system_user(RANK_SYSTEM, user),
-        node="web_rank",
-        fallback=lambda reason: WebRanking(scores=[]),
-        model=model,
-    )
+    try:
+        ranking, decision = decide(
+            WebRanking,
+            system_user(RANK_SYSTEM, user),
+            node="web_rank",
+            fallback=lambda reason: WebRanking(scores=[]),
+            model=model,
+        )
+    except LLMUnavailableError as exc:  # the pages are still worth answering from
+        reason = f"ranking model unavailable: {str(exc)[:300]}"
+        return list(candidates), Decision(
+            node="web_rank", schema_name="WebRanking", method="fallback", reason=reason
+        )
     scores: dict[int, float] = {}
     for item in ranking.scores:
         if 1 <= item.source <= len(candidates) and item.source not in scores:

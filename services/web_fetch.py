@@ -157,7 +157,7 @@ def fetch_page(
     cap = int(cfg.max_page_mb * 1024 * 1024)
     try:
         current = url
-        for hop in range(cfg.max_redirects + 1):
+        for _hop in range(cfg.max_redirects + 1):
             check_url(current, cfg, resolver)
             page.final_url = current
             with client.stream("GET", current, follow_redirects=False) as resp:

@@ -16,7 +16,6 @@ from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
-    RetryError,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
@@ -223,8 +222,6 @@ def search(
     )
     try:
         rows = retrying(call, query.strip(), cfg)
-    except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
-        raise WebSearchError("unavailable", str(exc)) from exc
     except WebSearchError as exc:
         if cfg.retries and _retryable(exc):
             raise WebSearchError(exc.kind, f"{exc} (after {cfg.retries + 1} tries)") from exc

@@ -255,6 +255,18 @@ def test_unusable_ranking_falls_back_to_provider_order(reply: Any) -> None:
     assert decision.method == "fallback"
 
 
+def test_ranking_model_down_keeps_provider_order() -> None:
+    from services.llm import LLMUnavailableError
+
+    class Down(FakeChatModel):
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            raise LLMUnavailableError("server down: start it")
+
+    ranked, decision = rank_pages("q", pages_of("a", "b"), model=Down())
+    assert [p.title for p in ranked] == ["a", "b"]
+    assert decision.method == "fallback" and "server down" in decision.reason
+
+
 def test_markers_that_point_at_nothing_are_dropped() -> None:
     text, cited, dropped = resolve_citations("Use 0.9 [2]. Stiff at 1.2 [7]. Both [1, 9].", 2)
     assert text == "Use 0.9 [2]. Stiff at 1.2. Both [1]."
