@@ -89,9 +89,12 @@ def whole_path(site: LocalWeb, model_name: str) -> dict[str, Any]:
     def models(role: str) -> Any:
         return fake if model_name == "fake" else get_chat_model(role, settings)
 
-    # One untimed run first: imports (openai, trafilatura) and loading the model are not
-    # what a second question costs.
-    research("bench pose consistency", settings, models=models)
+    # Untimed first: imports (openai, trafilatura) and loading the model are not what a
+    # question costs once the agent runs.
+    research("bench pose consistency", settings, models=lambda role: fake)
+    if model_name != "fake":
+        for role in ("director", "writer"):
+            models(role).invoke("Say OK.", max_tokens=2)
     before = USAGE.snapshot()
     calls_before = len(fake.calls)
     started = time.perf_counter()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from services.llm import LLMUnavailableError
 from services.structured import decide, system_user
@@ -50,6 +51,24 @@ class WebRanking(BaseModel):
     """Relevance of every candidate source to the question."""
 
     scores: list[SourceScore] = Field(max_length=MAX_CANDIDATES)
+
+
+@lru_cache(maxsize=MAX_CANDIDATES)
+def ranking_schema(count: int) -> type[WebRanking]:
+    """``WebRanking`` with at most ``count`` scores.
+
+    Under a grammar a small model otherwise keeps inventing sources until max_tokens (the
+    embedded model wrote 4 scores for 2 sources). The source number gets no bounds: tolerant
+    parsing clamps numbers, and a made-up source 7 must be dropped, not read as source 3.
+    """
+    score: Any = create_model(
+        "SourceScore",
+        __base__=SourceScore,
+        source=(int, Field(description=f"The source's number, 1 to {count}.")),
+    )
+    return create_model(
+        "WebRanking", __base__=WebRanking, scores=(list[score], Field(max_length=count))
+    )
 
 
 @dataclass
@@ -98,10 +117,12 @@ def rank_pages(
     user = f"Question: {question}\n\n" + "\n\n".join(blocks)
     try:
         ranking, decision = decide(
-            WebRanking,
+            ranking_schema(len(candidates)),
             system_user(RANK_SYSTEM, user),
             node="web_rank",
             fallback=lambda reason: WebRanking(scores=[]),
+            # About 14 tokens a score; the bound keeps a runaway reply short.
+            max_tokens=24 + 16 * len(candidates),
             model=model,
         )
     except LLMUnavailableError as exc:  # the pages are still worth answering from
