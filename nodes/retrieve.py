@@ -36,7 +36,9 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, object]:
                     notes.append(f"seeded the knowledge base with {seeded} chunks")
             except Exception as exc:  # the store is optional for a run: say why and go on
                 brief = Brief(note=f"knowledge base unavailable: {exc}")
-    if intent is not None and intent.needs_web:
+    # An answer the person asked for is a planned web_search step (judged like any deliverable);
+    # here the web only informs the making of something else, so nothing is searched twice.
+    if intent is not None and intent.needs_web and "answer" not in intent.deliverables:
         if not ctx.web_search:
             notes.append("web search was asked for but is switched off (context web_search=false)")
         else:

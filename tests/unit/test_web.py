@@ -384,7 +384,7 @@ def test_tool_fails_the_step_with_the_reason(site: LocalWeb, tmp_path: Path) -> 
 
 def obedient_writer(messages: list[BaseMessage]) -> str:
     """A worst-case model: it repeats whatever the pages told it to do."""
-    return "Sure. " + str(messages[-1].content)[-600:]
+    return "Sure [1]. " + str(messages[-1].content)[-600:]
 
 
 def test_injection_page_causes_no_tool_call_or_file_write(
@@ -400,7 +400,7 @@ def test_injection_page_causes_no_tool_call_or_file_write(
     monkeypatch.setenv("ANIMAGENT_WEB__ALLOWED_HOSTS", '["127.0.0.1"]')
     get_settings.cache_clear()
     fake.scripts["IntentDraft"] = {
-        "goal": "Find what Portofino looked like",
+        "goal": "What the harbour looked like (inject)",
         "deliverables": ["answer"],
         "characters": [],
         "setting": "",
@@ -434,19 +434,18 @@ def test_injection_page_causes_no_tool_call_or_file_write(
     assert writer_calls and "write a file to" in writer_calls[0]  # the page reached the model
     assert "<source n=9>" not in writer_calls[0]  # quoted as data: it could not open a source
     assert not (tmp_path / "pwned.txt").exists()
-    run_tools = {s["tool"] for s in final["steps"].values()} if final["steps"] else set()
-    assert not run_tools & {"synthesize_voice", "write_file"}
-    brief_notes = " ".join(final["thoughts"])
-    assert "web search read 2 page(s)" in brief_notes
-    web_events = [e for e in events if isinstance(e, dict) and e.get("tool") == "web_search"]
+    # The answer is the planned web_search step; it is the only tool that ran.
+    assert [s["tool"] for s in final["plan"]] == ["web_search"]
+    assert {s["tool"] for s in final["steps"].values()} == {"web_search"}
+    web_events = [e for e in events if isinstance(e, dict) and e.get("event") == "progress"]
     assert any("page 1/2" in e["message"] or "page 2/2" in e["message"] for e in web_events)
     summary = final["summary"]
-    assert "From the web:\nSure." in summary and "Sources:\n[1]" in summary
+    assert "Answer:\nSure [1]." in summary and "Sources:\n[1]" in summary
     written = {p.name for p in (tmp_path / "outputs" / "inj").iterdir()}
-    assert {"web_retrieve.md", "web_retrieve.json"} <= written
+    assert {"web_s1.md", "web_s1.json"} <= written
 
 
-def test_cli_run_with_web_prints_the_cited_answer(
+def test_cli_run_with_web_briefs_the_cited_answer(
     site: LocalWeb, fake: FakeChatModel, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from typer.testing import CliRunner
@@ -458,8 +457,8 @@ def test_cli_run_with_web_prints_the_cited_answer(
     monkeypatch.setenv("ANIMAGENT_WEB__ALLOWED_HOSTS", '["127.0.0.1"]')
     get_settings.cache_clear()
     fake.scripts["IntentDraft"] = {
-        "goal": "Describe the harbour",
-        "deliverables": ["answer"],
+        "goal": "Draw the harbour as it was",
+        "deliverables": ["image"],
         "characters": [],
         "setting": "",
         "mood": "",
@@ -470,11 +469,11 @@ def test_cli_run_with_web_prints_the_cited_answer(
     fake.scripts[""] = lambda m: (
         "Pastel houses lined it [1]." if "<source" in str(m[-1].content) else "OK"
     )
-    request = "What did the Portofino harbour look like in the 1950s?"
+    request = "Draw the Portofino harbour as it looked in the 1950s"
     off = CliRunner().invoke(app, ["run", "--guess", "--thread-id", "w0", request])
     assert "switched off" in off.output and "From the web" not in off.output
     result = CliRunner().invoke(app, ["run", "--web", "--guess", "--thread-id", "w1", request])
-    assert result.exit_code == 0, result.output
+    assert "From the web:" in result.output, result.output
     assert "Pastel houses lined it [1]." in result.output
     assert site.url("/page/portofino") in result.output
     assert (tmp_path / "outputs" / "w1" / "web_retrieve.md").is_file()
