@@ -104,6 +104,8 @@ def registry() -> dict[str, Callable[[int | None], dict[str, Any]]]:
     for name in ("kb_latency", "kb_recall", "kb_ingest"):
         if (REPO / "benchmarks" / f"{name}.py").exists():
             found[name] = _script(name)
+    if (REPO / "benchmarks" / "web.py").exists():
+        found["web"] = _module("web")
     return found
 
 

@@ -168,6 +168,7 @@ def run(
     threshold: float = typer.Option(None, help="Quality threshold 0..1."),
     max_iterations: int = typer.Option(None, help="Retries per step."),
     approve: bool = typer.Option(False, "--approve", help="Approve the plan before GPU work."),
+    web: bool = typer.Option(False, "--web", help="Allow web search for this run."),
 ) -> None:
     """Run the director on a request and stream its progress."""
     settings = _settings()
@@ -198,6 +199,7 @@ def run(
         quality_threshold=threshold,
         max_iterations=max_iterations,
         approve_plan=approve or None,
+        web_search=web or None,
     )
     _run_graph({"request": text}, thread, context, interactive=sys.stdin.isatty())
 

@@ -152,6 +152,35 @@ class KnowledgeSettings(_Section):
     timeout_s: float = Field(5.0, gt=0)
 
 
+class WebSettings(_Section):
+    """Web search: the provider, what may be fetched, and how much is read."""
+
+    enabled: bool = True
+    """Off: the web_search tool is unavailable and the retrieve node never searches."""
+    provider: Literal["duckduckgo", "searxng", "tavily"] = "duckduckgo"
+    duckduckgo_url: str = "https://html.duckduckgo.com/html/"
+    searxng_url: str | None = None
+    tavily_url: str = "https://api.tavily.com/search"
+    tavily_api_key: SecretStr | None = None
+    max_results: int = Field(5, ge=1, le=20)
+    max_sources: int = Field(3, ge=1, le=10)
+    retries: int = Field(2, ge=0, le=5)
+    backoff_s: float = Field(1.0, ge=0.0, le=30.0)
+    search_timeout_s: float = Field(10.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(10.0, gt=0)
+    page_deadline_s: float = Field(20.0, gt=0)
+    max_page_mb: float = Field(3.0, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(4, ge=1, le=16)
+    min_page_chars: int = Field(200, ge=0)
+    prompt_chars: int = Field(6000, ge=500)
+    user_agent: str = "animagent/0.1 (+https://github.com/animagent; research fetcher)"
+    allowed_hosts: list[str] = []
+    """Hosts that may resolve to loopback or private addresses (e.g. a local SearXNG or a
+    test server); every other host must resolve to public addresses only."""
+
+
 class Settings(BaseSettings):
     """Everything configurable. See configs/agent.yaml for commented defaults."""
 
@@ -174,6 +203,7 @@ class Settings(BaseSettings):
     gpu: GPUSettings = GPUSettings()
     checkpoint: CheckpointSettings = CheckpointSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

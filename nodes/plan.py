@@ -270,6 +270,12 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     intent = state.get("intent") or Intent(goal=request)
     registry = default_registry()
     unavailable = registry.unavailable(get_settings())
+    if not ctx.web_search:  # the run's "allow web search" knob covers every tool that goes online
+        for spec in registry.all():
+            if spec.category == "research":
+                unavailable.setdefault(
+                    spec.name, "web search is off for this run: context web_search (run --web)"
+                )
     names = [s.name for s in registry.all() if s.name not in unavailable]
     previous = state.get("plan")
     requests = state.get("replan_requests") or []

@@ -108,6 +108,13 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     lines = [f"Request: {effective_request(state)}"]
     if dialogue:
         lines.append(f"Dialogue:\n{dialogue}")
+    brief = state.get("brief")
+    for item in brief.items if brief is not None else []:
+        if item.collection == "web":  # the retrieve node's web answer, with its sources
+            lines.append(f"From the web:\n{item.text}")
+    for r in results.values():
+        if (spec := registry.get(r.tool)) and spec.makes == "answer" and r.status == "done":
+            lines.append(f"Answer:\n{r.output.get('answer', '')}")
     if artifacts:
         lines.append("Files: " + ", ".join(a["path"] for a in artifacts))
     if unjudged:

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from configs.settings import get_settings
 from nodes.common import context_of, effective_request
+from nodes.web import web_brief_item
 from state import Brief, Context, State, Thought
 
 
@@ -35,12 +36,17 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, object]:
                     notes.append(f"seeded the knowledge base with {seeded} chunks")
             except Exception as exc:  # the store is optional for a run: say why and go on
                 brief = Brief(note=f"knowledge base unavailable: {exc}")
-    if intent is not None and intent.needs_web:
-        notes.append(
-            "web search was asked for but is switched off (context web_search=false)"
-            if not ctx.web_search
-            else "web search was asked for but no search provider is configured"
-        )
+    # An answer the person asked for is a planned web_search step (judged like any deliverable);
+    # here the web only informs the making of something else, so nothing is searched twice.
+    if intent is not None and intent.needs_web and "answer" not in intent.deliverables:
+        if not ctx.web_search:
+            notes.append("web search was asked for but is switched off (context web_search=false)")
+        else:
+            web_item, web_note = web_brief_item(effective_request(state), ctx, settings)
+            notes.append(web_note)
+            if web_item is not None:
+                brief.items.append(web_item)
+                brief.sources.append(web_item.source)
     if notes:
         brief.note = "; ".join(filter(None, [brief.note, *notes]))
     text = (

@@ -216,7 +216,14 @@ def make_spec(
 
 _DEFAULT: ToolRegistry | None = None
 _DEFAULT_LOCK = threading.Lock()
-BUILTIN_MODULES = ("tools.dialogue", "tools.voice", "tools.scene", "tools.image", "tools.knowledge")
+BUILTIN_MODULES = (
+    "tools.dialogue",
+    "tools.voice",
+    "tools.scene",
+    "tools.image",
+    "tools.knowledge",
+    "tools.web",
+)
 
 
 def default_registry() -> ToolRegistry:
