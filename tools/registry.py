@@ -21,6 +21,7 @@ from langchain_core.tools import tool as lc_tool
 from pydantic import ValidationError
 
 from configs.settings import Settings, get_settings
+from services.outputs import inside
 
 
 class ToolUnavailableError(RuntimeError):
@@ -56,9 +57,13 @@ class ToolContext:
     progress: Callable[[float, str], None] = lambda fraction, message: None
 
     def path(self, name: str) -> Path:
-        """A path inside the run folder for a file this step writes."""
+        """A path inside the run folder for a file this step writes (``services.outputs.inside``).
+
+        Raises:
+            UnsafePathError: ``name`` would lead outside the run folder.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        return self.run_dir / name
+        return inside(self.run_dir, name)
 
 
 @dataclass
