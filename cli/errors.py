@@ -15,16 +15,19 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 EXIT_BUG, EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE = 1, 2, 3, 4
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEBUG: ContextVar[bool] = ContextVar("animagent_debug", default=False)
+"""Set by ``animagent --debug``: errors then propagate with their traceback."""
 
 
 def fail(message: str, code: int) -> None:
@@ -95,12 +98,6 @@ def _raised_by_openai(exc: BaseException) -> bool:
     return False
 
 
-def _debug() -> bool:
-    ctx = click.get_current_context(silent=True)
-    obj = ctx.find_root().obj if ctx is not None else None
-    return bool(isinstance(obj, dict) and obj.get("debug"))
-
-
 def guarded(func: F) -> F:
     """``func`` with every exception turned into one line and an exit code (see module doc)."""
 
@@ -108,12 +105,12 @@ def guarded(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException):
-            raise  # already an answer (an exit code, a usage error)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise  # already an answer: an exit code, a usage error, an abort
         except KeyboardInterrupt:
             fail("interrupted; a started run continues with `animagent resume THREAD_ID`.", 130)
         except Exception as exc:
-            if _debug():
+            if DEBUG.get():
                 raise
             known = classify(exc)
             if known is not None:

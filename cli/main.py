@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from cli.errors import EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE, GuardedTyper, fail
+from cli.errors import DEBUG, EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE, GuardedTyper, fail
 
 app = GuardedTyper(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -34,7 +34,6 @@ EXIT_INCOMPLETE = 5
 
 @app.callback()
 def main(
-    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of any error."),
 ) -> None:
     """Animagent: a director agent for animation work."""
@@ -42,7 +41,7 @@ def main(
 
     from services.redact import RedactingFilter
 
-    ctx.obj = {"debug": debug}
+    DEBUG.set(debug)
     # Library warnings (httpx, openai, chromadb) can quote a URL with its password.
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
