@@ -96,6 +96,8 @@ class AgentSettings(_Section):
     tot_branches: int = Field(3, ge=2, le=6)
     max_request_chars: int = Field(4000, ge=10)
     max_steps: int = Field(12, ge=1, le=64)
+    tool_timeout_s: float = Field(900.0, ge=0)
+    """Wall-clock limit of one tool call (0: none); a tool past it fails its step."""
 
 
 class SovitsVoice(_Section):
