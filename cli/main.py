@@ -32,6 +32,7 @@ err = Console(stderr=True)
 
 EXIT_INCOMPLETE = 5
 
+
 @app.callback()
 def main(
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of any error."),

@@ -127,7 +127,7 @@ def test_state_step_records_manifest_and_checkpoint_hold_no_secret(
         """
         raise RuntimeError(f"GET {SECRET_URL}/style failed with api_key=zz-secret-99")
 
-    registry = ToolRegistry([make_spec(fetch_style, category="test")])
+    registry = ToolRegistry([make_spec(fetch_style, category="test", makes="answer")])
     monkeypatch.setattr(tools.registry, "_DEFAULT", registry)
     fake = FakeChatModel(
         scripts={
@@ -154,7 +154,9 @@ def test_state_step_records_manifest_and_checkpoint_hold_no_secret(
             context=Context(strategy="plan_execute", proceed_on_guess=True, max_iterations=0),
         )
         state = graph.get_state(config)  # type: ignore[arg-type]
-    error = state.values["results"]["a"].error
+    errors = [r.error for r in state.values["results"].values() if r.tool == "fetch_style"]
+    assert errors  # the step ran (and may have been re-planned), and failed
+    error = errors[0]
     assert "user:***@llm.example" in error and "api_key=***" in error  # still useful
     sinks = {
         "state": json.dumps(state.values["final"], default=str) + error,
