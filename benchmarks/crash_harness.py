@@ -219,13 +219,14 @@ def _env(work: Path) -> dict[str, str]:
 
 
 def _spawn(mode: str, work: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.crash_harness", "--child", mode, str(work)],
-        cwd=ROOT,
-        env=_env(work),
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / f"{mode}.err", "ab"),  # noqa: SIM115 (closed with the process)
-    )
+    with open(work / f"{mode}.err", "ab") as err:  # the child keeps its own copy of the fd
+        return subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.crash_harness", "--child", mode, str(work)],
+            cwd=ROOT,
+            env=_env(work),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
 def _finish(proc: subprocess.Popen[bytes], timeout: float) -> int:

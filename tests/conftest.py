@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+DATA_LOCATIONS = {"ANIMAGENT_TASKBENCH_DIR", "ANIMAGENT_BFCL_DIR", "ANIMAGENT_BENCH_POSTGRES"}
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -26,7 +28,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     from configs.settings import Settings, get_settings
 
     for name in list(os.environ):
-        if name.upper().startswith("ANIMAGENT_"):
+        # Data locations (TaskBench, BFCL, a benchmark Postgres) are kept: CI sets them.
+        if name.upper().startswith("ANIMAGENT_") and name.upper() not in DATA_LOCATIONS:
             monkeypatch.delenv(name)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
     monkeypatch.setenv("ANIMAGENT_OUTPUTS_DIR", str(tmp_path / "outputs"))

@@ -119,7 +119,7 @@ def _probe_registry(monkeypatch: pytest.MonkeyPatch, tool: Any) -> None:
     from tools.registry import ToolRegistry, make_spec
 
     monkeypatch.setattr(
-        tools.registry, "_DEFAULT", ToolRegistry([make_spec(tool, category="test")])
+        tools.registry, "_DEFAULT", ToolRegistry([make_spec(tool, category="test", makes="answer")])
     )
 
 
@@ -212,11 +212,22 @@ def test_a_failing_tool_fails_its_step_and_the_run_reports_it(
         with override_models(_fake_plan(tool.__name__)):
             result = runner.invoke(
                 app,
-                ["run", "probe the tool", "--thread-id", "f1", "--guess", "--max-iterations", "0"],
+                [
+                    "run",
+                    "probe the tool",
+                    "--thread-id",
+                    "f1",
+                    "--guess",
+                    "--max-iterations",
+                    "0",
+                    "--strategy",
+                    "plan_execute",
+                ],
             )
     finally:
         RELEASE.set()
-    assert result.exit_code == 0, result.output  # the run finished, and says what failed
+    # The run finishes and says what failed: exit 5, incomplete (never a traceback).
+    assert result.exit_code == 5, result.output
     manifest = _manifest(isolated_dirs, "f1")
     assert not manifest["steps"]  # nothing claims the step was made (a replan may retry it)
     failed = [n for n in manifest["not_done"] if f"({tool.__name__}) failed" in n]
