@@ -39,6 +39,7 @@ NON_SETTING_VARS = frozenset(
         "ANIMAGENT_TASKBENCH_DIR",  # benchmark data folders and services (benchmarks/)
         "ANIMAGENT_BFCL_DIR",
         "ANIMAGENT_BENCH_POSTGRES",
+        "ANIMAGENT_REPORT_SCREENSHOT",  # where the report browser test saves its picture
     }
 )
 """``ANIMAGENT_*`` variables that are read directly, not settings (so not unknown)."""

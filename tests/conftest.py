@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
-DATA_LOCATIONS = {"ANIMAGENT_TASKBENCH_DIR", "ANIMAGENT_BFCL_DIR", "ANIMAGENT_BENCH_POSTGRES"}
+DATA_LOCATIONS = {
+    "ANIMAGENT_TASKBENCH_DIR",
+    "ANIMAGENT_BFCL_DIR",
+    "ANIMAGENT_BENCH_POSTGRES",
+    "ANIMAGENT_REPORT_SCREENSHOT",
+}
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,7 +33,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     from configs.settings import Settings, get_settings
 
     for name in list(os.environ):
-        # Data locations (TaskBench, BFCL, a benchmark Postgres) are kept: CI sets them.
+        # Data and result locations (TaskBench, BFCL, a benchmark Postgres, the report
+        # screenshot) are kept: CI and a person refreshing docs set them on purpose.
         if name.upper().startswith("ANIMAGENT_") and name.upper() not in DATA_LOCATIONS:
             monkeypatch.delenv(name)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
