@@ -35,19 +35,19 @@ def _bfcl(limit: int | None) -> dict[str, Any]:
 
 def _taskbench(limit: int | None) -> dict[str, Any]:
     """The whole dev file, 5-fold CV, structure + retrieval (no model: minutes, not hours)."""
-    from benchmarks.taskbench.data import DEV_FILE
+    from benchmarks.taskbench.data import dev_file
     from benchmarks.taskbench.run import markdown, run_taskbench
 
-    report = dict(run_taskbench(DEV_FILE, limit=limit, model="none"))
+    report = dict(run_taskbench(dev_file(), limit=limit, model="none"))
     return {**report, "markdown": markdown(report)}
 
 
 def _taskbench_llm(limit: int | None) -> dict[str, Any]:
     """The same with the embedded model's vote (first 30 records unless --limit says more)."""
-    from benchmarks.taskbench.data import DEV_FILE
+    from benchmarks.taskbench.data import dev_file
     from benchmarks.taskbench.run import markdown, run_taskbench
 
-    report = dict(run_taskbench(DEV_FILE, limit=limit or 30, model="embedded"))
+    report = dict(run_taskbench(dev_file(), limit=limit or 30, model="embedded"))
     return {**report, "markdown": markdown(report)}
 
 

@@ -26,11 +26,23 @@ def ingest(
             "(character_knowledge, style_guides, or a name of your own).",
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="All or nothing: any unusable knowledge file in a folder stops the whole "
+            "ingest before anything is written (default: skip it with a warning).",
+        ),
+    ] = False,
 ) -> None:
-    """Ingest knowledge files; re-ingesting a file updates it instead of duplicating it."""
+    """Ingest knowledge files; re-ingesting a file updates it instead of duplicating it.
+
+    Exit codes: 2 bad input (a missing path, a bad named file, --strict and a bad file),
+    4 the store or the embedding model failed (files written before the failure stay).
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from services.ingest import ingest_paths
+    from services.ingest import IngestError, ingest_paths
     from services.knowledge_base import KnowledgeBaseError, get_knowledge_base
 
     console = Console()
@@ -57,11 +69,13 @@ def ingest(
             bar.update(task, completed=done, total=total, description=source)
 
         try:
-            report = ingest_paths(kb, paths, collection=collection, progress=advance)
+            report = ingest_paths(kb, paths, collection=collection, progress=advance, strict=strict)
         except KnowledgeBaseError as exc:
             bar.stop()
             err.print(f"[red]ingest failed[/]: {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from exc
+            raise typer.Exit(2 if isinstance(exc, IngestError) else 4) from exc
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     table = Table(title=f"Ingested into {kb.location}")
     table.add_column("source")
     table.add_column("collection")
@@ -72,7 +86,8 @@ def ingest(
     console.print(
         f"{len(report.files)} file(s), {report.chunks} chunk(s) in {report.seconds:.1f} s; "
         f"{report.removed} stale chunk(s) removed; {len(report.skipped)} file(s) skipped "
-        "(not .md/.yaml/.json/.txt)."
+        f"(README or not .md/.yaml/.json/.txt); {len(report.warnings)} unusable file(s) skipped "
+        "with a warning."
     )
 
 

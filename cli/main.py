@@ -1,8 +1,10 @@
 """The `animagent` command: run, resume, doctor, tools, graph (+ plugin commands: runs, report ...).
 
-Exit codes: 0 done, 2 bad input or configuration, 3 paused waiting for an answer,
-4 the model or a store is unavailable (the run is checkpointed: resume it), 5 finished but
-incomplete (something asked for was not made, failed, or stayed below the quality bar).
+Exit codes: 0 done, 1 unexpected error (a bug: rerun with --debug for the traceback),
+2 bad input or configuration, 3 paused waiting for an answer, 4 the model or a store is
+unavailable (the run is checkpointed: resume it), 5 finished but incomplete (something asked
+for was not made, failed, or stayed below the quality bar). Every known fault ends with one
+line that names the fix (cli/errors.py); ``animagent --debug ...`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -19,23 +22,45 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+from cli.errors import DEBUG, EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE, GuardedTyper, fail
+
+app = GuardedTyper(
+    add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
+)
 console = Console(stderr=False)
 err = Console(stderr=True)
 
-EXIT_INPUT, EXIT_PAUSED, EXIT_UNAVAILABLE, EXIT_INCOMPLETE = 2, 3, 4, 5
+EXIT_INCOMPLETE = 5
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of any error."),
+) -> None:
+    """Animagent: a director agent for animation work."""
+    import logging
+
+    from services.redact import RedactingFilter
+
+    DEBUG.set(debug)
+    # Library warnings (httpx, openai, chromadb) can quote a URL with its password.
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
 
 
 def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
+    fail(message, code)
 
 
 def _settings() -> Any:
-    from configs.settings import get_settings
+    from configs.settings import SettingsError, get_settings
 
     try:
         return get_settings()
+    except SettingsError as exc:
+        _fail(f"invalid configuration: {exc}", EXIT_INPUT)
+        raise AssertionError from exc
     except ValidationError as exc:
         problems = []
         for e in exc.errors(include_url=False):
@@ -136,30 +161,59 @@ def _report(final: dict[str, Any]) -> None:
     console.print(f"[green]Output:[/] {final.get('output_dir')}/manifest.json", soft_wrap=True)
 
 
-def _run_graph(payload: Any, thread: str, context: Any, interactive: bool) -> None:
+def _run_graph(
+    payload: Any, thread: str, context: Any, interactive: bool, *, resuming: bool = False
+) -> None:
+    from cli.errors import classify
     from graph.builder import build_graph
-    from graph.persistence import CheckpointError, open_checkpointer
+    from graph.persistence import open_checkpointer
     from nodes.common import RequestError
-    from services.llm import LLMUnavailableError
 
     config = {"configurable": {"thread_id": thread}}
     try:
         with open_checkpointer() as saver:
             graph = build_graph(saver)
+            if resuming and not graph.get_state(config).values:  # type: ignore[arg-type]
+                _fail(
+                    f"there is no run with thread id {thread!r} to resume (in "
+                    f"{_settings().checkpoint_path}): use the id `animagent run` printed, or "
+                    "start a new run.",
+                    EXIT_INPUT,
+                )
             _stream(graph, payload, config, context)
             _finish(graph, config, context, thread, interactive)
     except RequestError as exc:
         _fail(str(exc), EXIT_INPUT)
-    except (LLMUnavailableError, CheckpointError) as exc:
+    except Exception as exc:
+        known = classify(exc)
+        if known is None or known[0] != EXIT_UNAVAILABLE:
+            raise
         _fail(
-            f"{exc}\nNothing made so far is lost: `animagent resume {thread}` continues.",
+            f"{known[1]}\nNothing made so far is lost: `animagent resume {thread}` continues.",
             EXIT_UNAVAILABLE,
         )
 
 
+def _read_request(request: str, file: Path | None) -> str:
+    """The request text: the argument, ``-`` for stdin, or ``--file PATH``."""
+    if file is not None:
+        if request:
+            _fail("give the request as an argument or with --file, not both.", EXIT_INPUT)
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read the request file {file}: {exc}", EXIT_INPUT)
+    if request == "-":
+        return sys.stdin.read()
+    return request
+
+
 @app.command()
 def run(
-    request: str = typer.Argument(..., help="The creative request, in plain words."),
+    request: str = typer.Argument(
+        "", help="The creative request, in plain words; `-` reads it from stdin."
+    ),
+    file: Path = typer.Option(None, "--file", "-f", help="Read the request from this file."),
     thread_id: str = typer.Option("", help="Thread id (default: a new one)."),
     guess: bool = typer.Option(
         False, "--guess", help="Never stop to ask; go on with the best guess."
@@ -171,8 +225,12 @@ def run(
     web: bool = typer.Option(False, "--web", help="Allow web search for this run."),
 ) -> None:
     """Run the director on a request and stream its progress."""
+    from services.outputs import check_id
+
     settings = _settings()
-    text = request.strip()
+    if thread_id:
+        check_id(thread_id)
+    text = _read_request(request, file).strip()
     if not text:
         _fail(
             'the request is empty: say what to make, e.g. animagent run "a scene where ..."',
@@ -212,9 +270,12 @@ def resume(
     """Continue a paused or crashed run; finished steps are not run again."""
     from langgraph.types import Command
 
+    from services.outputs import check_id
+
     _settings()
+    check_id(thread_id)
     payload: Command[str] | None = Command(resume=answer) if answer is not None else None
-    _run_graph(payload, thread_id, _context(), interactive=sys.stdin.isatty())
+    _run_graph(payload, thread_id, _context(), interactive=sys.stdin.isatty(), resuming=True)
 
 
 @app.command()
@@ -242,6 +303,7 @@ def doctor() -> None:
     """What is configured and what is available (LLM, GPU, tools, stores)."""
     from services.gpu import probe_gpu
     from services.llm import LLMUnavailableError, check_reachable, describe
+    from services.redact import configured_secrets, redact
 
     settings = _settings()
     rows: list[tuple[str, str]] = [
@@ -264,8 +326,9 @@ def doctor() -> None:
     heavy = [(s.name, s.vram_gb) for s in default_registry().all() if s.heavy]
     rows.extend(doctor_rows(settings, heavy))
     table = Table(title="animagent doctor", show_header=False)
+    secrets = configured_secrets(settings)
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(key, redact(value, secrets))
     console.print(table)
     tools()
     if not ok:

@@ -97,9 +97,10 @@ def _locate(thread: str, settings: Settings) -> Path | None:
 
 def _view(thread: str, settings: Settings, err: Console, history: bool) -> tuple[Path, Any]:
     """The run's folder and collected view; exits with code 2 when nothing is known of it."""
-    from services.outputs import run_dir
+    from services.outputs import check_id, run_dir
     from services.run_view import collect, read_manifest
 
+    check_id(thread)  # `..` or `/x` is bad input (exit 2), never a folder to look in
     folder = _locate(thread, settings)
     with _graph(settings, err) as (graph, _saver):
         snap, hist = _snapshot(graph, thread, history)

@@ -3,16 +3,23 @@
 Priority (highest first): init kwargs > environment (``ANIMAGENT_…``, nested with ``__``) >
 ``.env`` > ``configs/agent.yaml`` (anchored to this package, not the current directory) >
 the defaults below. Unknown keys are an error that names the key, so a typo never silently
-falls back to a default.
+falls back to a default: that includes ``ANIMAGENT_*`` environment variables that match no
+setting (``ANIMAGENT_LLM_PROVIDER``, one underscore short), which pydantic-settings would
+ignore, and an ``ANIMAGENT_CONFIG`` that names a missing file. Such problems raise
+``SettingsError`` with the closest real setting, and YAML syntax errors say file:line:column.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import types
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
@@ -24,6 +31,22 @@ from pydantic_settings import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 DEFAULT_YAML = PACKAGE_DIR / "agent.yaml"
+ENV_PREFIX = "ANIMAGENT_"
+NON_SETTING_VARS = frozenset(
+    {
+        "ANIMAGENT_CONFIG",  # which YAML file to read
+        "ANIMAGENT_ALLOW_MODEL_REQUESTS",  # 0 in unit tests: a real model call fails loudly
+        "ANIMAGENT_TASKBENCH_DIR",  # benchmark data folders and services (benchmarks/)
+        "ANIMAGENT_BFCL_DIR",
+        "ANIMAGENT_BENCH_POSTGRES",
+        "ANIMAGENT_REPORT_SCREENSHOT",  # where the report browser test saves its picture
+    }
+)
+"""``ANIMAGENT_*`` variables that are read directly, not settings (so not unknown)."""
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be read as meant; the message names the variable or file."""
 
 
 class _Section(BaseModel):
@@ -41,6 +64,9 @@ class LLMSettings(_Section):
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     max_tokens: int = Field(384, ge=16, le=32768)
     timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    """Retries of a timeout, 429, 5xx or dropped connection (openai provider; the client backs
+    off exponentially and honours Retry-After) before the run stops with a resume hint."""
     n_ctx: int = Field(8192, ge=512)
     threads: int = Field(2, ge=1)
     seed: int = 7
@@ -71,6 +97,8 @@ class AgentSettings(_Section):
     tot_branches: int = Field(3, ge=2, le=6)
     max_request_chars: int = Field(4000, ge=10)
     max_steps: int = Field(12, ge=1, le=64)
+    tool_timeout_s: float = Field(900.0, ge=0)
+    """Wall-clock limit of one tool call (0: none); a tool past it fails its step."""
 
 
 class SovitsVoice(_Section):
@@ -215,13 +243,18 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Init > env > .env > YAML (ANIMAGENT_CONFIG may point at another YAML file)."""
+        check_environment(os.environ)
         yaml_file = os.environ.get("ANIMAGENT_CONFIG") or str(DEFAULT_YAML)
-        return (
-            init_settings,
-            env_settings,
-            dotenv_settings,
-            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
-        )
+        if not Path(yaml_file).expanduser().is_file():
+            raise SettingsError(
+                f"ANIMAGENT_CONFIG names {yaml_file}, which is not a file: fix the path or unset "
+                "ANIMAGENT_CONFIG to use configs/agent.yaml."
+            )
+        try:
+            yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
+        except yaml.YAMLError as exc:
+            raise SettingsError(yaml_problem(yaml_file, exc)) from exc
+        return (init_settings, env_settings, dotenv_settings, yaml_source)
 
     def role(self, name: str) -> LLMSettings:
         """The model settings for a role (planner, judge, …), falling back to ``llm``."""
@@ -232,6 +265,67 @@ class Settings(BaseSettings):
     def checkpoint_path(self) -> Path:
         """The SQLite checkpoint file."""
         return self.data_dir / self.checkpoint.sqlite_file
+
+
+def yaml_problem(path: str, exc: yaml.YAMLError) -> str:
+    """``file:line:column: problem`` for a YAML syntax error (lines and columns from 1)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"{where}: invalid YAML: {problem}" + (f" ({context})" if context else "")
+
+
+def _sections(annotation: Any) -> list[type[BaseModel]]:
+    """The BaseModel classes inside a field type (``LLMSettings | None`` -> [LLMSettings])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [m for arg in get_args(annotation) for m in _sections(arg)]
+    return []
+
+
+def setting_names(
+    model: type[BaseModel] | None = None, prefix: str = ENV_PREFIX
+) -> dict[str, bool]:
+    """Every environment variable name a setting answers to -> whether it takes any suffix.
+
+    A section is itself a name (``ANIMAGENT_LLM='{"provider": "openai"}'`` is valid JSON for
+    it); a dict field (``voice.gpt_sovits_voices``) takes any key below it.
+    """
+    names: dict[str, bool] = {}
+    for field_name, info in (model or Settings).model_fields.items():
+        name = f"{prefix}{field_name.upper()}"
+        names[name] = get_origin(info.annotation) is dict
+        for section in _sections(info.annotation):
+            names.update(setting_names(section, name + "__"))
+    return names
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Raise SettingsError for ``ANIMAGENT_*`` variables that match no setting.
+
+    pydantic-settings ignores them, so ``ANIMAGENT_LLM_PROVIDER=openai`` (one underscore)
+    would silently leave the default provider in place.
+    """
+    known = setting_names()
+    problems = []
+    for raw in sorted(environ):
+        key = raw.upper()
+        if not key.startswith(ENV_PREFIX) or key in known or key in NON_SETTING_VARS:
+            continue
+        if any(key.startswith(name + "__") for name, open_ in known.items() if open_):
+            continue
+        guess = difflib.get_close_matches(key, [*known, *NON_SETTING_VARS], n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]}?" if guess else "no setting has that name."
+        problems.append(f"{raw}: {hint}")
+    if problems:
+        raise SettingsError(
+            "unknown ANIMAGENT_* environment variable(s): "
+            + "; ".join(problems)
+            + " Nested settings use a double underscore (ANIMAGENT_LLM__PROVIDER); "
+            "configs/agent.yaml lists every setting."
+        )
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from nodes import outcome
 from nodes.common import context_of, effective_request, output_folder, thread_id
 from planning.memory import record_plan
 from services.outputs import atomic_write_json
+from services.redact import configured_secrets, redact_data
 from services.report import write_report_safely
 from state import Context, State, Thought
 from tools.registry import default_registry
@@ -149,6 +150,8 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         "finished_at": time.time(),
         "summary": summary,
     }
+    # Step errors and thoughts may quote a URL with a password or an API key (docs/reliability.md).
+    final = redact_data(final, configured_secrets(get_settings()))
     atomic_write_json(folder / "manifest.json", final)
     write_report_safely(folder, final, state)  # report.html; a failure there never fails the run
     return {

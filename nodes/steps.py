@@ -14,6 +14,7 @@ from langgraph.config import get_config, get_stream_writer
 from nodes.common import brief_facts, output_folder
 from planning.refs import NO_CHANGE, map_references
 from services.outputs import load_step_record, save_step_record
+from services.redact import configured_secrets, redact
 from state import Artifact, Context, State, StepResult, StepTask, Thought
 from tools.registry import (
     ToolArgumentError,
@@ -168,7 +169,10 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
             status="failed",
             attempt=attempt,
             args=task["args"],
-            error=f"{type(exc).__name__}: {exc}"[:500],
+            # A tool's error may quote a URL with its password (docs/reliability.md).
+            error=redact(f"{type(exc).__name__}: {exc}", configured_secrets(tool_ctx.settings))[
+                :500
+            ],
             seconds=round(time.perf_counter() - started, 3),
         )
     save_step_record(folder, result)

@@ -72,7 +72,7 @@ def validate_steps(
 
 def _problem(step: Step, earlier: dict[str, str], catalog: Catalog, available: set[str]) -> str:
     """Why ``step`` cannot run after the ``earlier`` valid steps ("" when it can)."""
-    if not STEP_ID.match(step.id):
+    if not STEP_ID.fullmatch(step.id):  # match() would let "s1\n" through ($ before \n)
         return "its id is not a system id"
     if step.id in earlier:
         return "a step with that id already exists"

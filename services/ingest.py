@@ -306,6 +306,9 @@ class IngestReport:
 
     files: list[tuple[str, str, int]] = field(default_factory=list)  # source, collection, chunks
     skipped: list[str] = field(default_factory=list)
+    """Files in folders that are not knowledge: other types, and README files (documentation)."""
+    warnings: list[str] = field(default_factory=list)
+    """Knowledge files in folders that could not be used, each with why (non-strict mode)."""
     removed: int = 0
     seconds: float = 0.0
 
@@ -324,12 +327,17 @@ def ingest_paths(
     *,
     collection: str | None = None,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> IngestReport:
     """Ingest files and folders into the knowledge base.
 
-    Every file is loaded and validated first; if any named file (or any supported file in a
-    named folder) is bad, the call raises before writing anything. Files of other types found
-    in folders are skipped and listed. Each file is then embedded and written all or nothing.
+    Every file is loaded and validated first. A bad file named explicitly fails the call before
+    anything is written. A bad file found in a folder (unparsable, empty, no collection) is
+    skipped with a warning in ``report.warnings`` and the rest are ingested; with ``strict``
+    it fails the call before anything is written, as a named file does. Files of other types
+    and README files (a folder's documentation) found in folders are skipped and listed. Each
+    file is then embedded and written all or nothing, so a failure part-way keeps every file
+    written before it whole and leaves the failing one at its previous version.
 
     Raises:
         IngestError: Bad input (every problem found is listed).
@@ -338,12 +346,18 @@ def ingest_paths(
     started = time.perf_counter()
     cfg = kb.settings.knowledge
     if collection is not None:
-        kb.collection(collection)  # a name Chroma refuses fails before any work
+        try:
+            kb.collection(collection)  # a name Chroma refuses fails before any work
+        except IngestError:
+            raise
+        except KnowledgeBaseError as exc:  # a refused name is bad input, not a broken store
+            raise IngestError(str(exc)) from exc
     report = IngestReport()
     loaded: list[LoadedFile] = []
     problems: list[str] = []
     for path, explicit in iter_files(paths):
-        if not explicit and path.suffix.lower() not in SUFFIXES:
+        documentation = path.stem.lower() == "readme"
+        if not explicit and (path.suffix.lower() not in SUFFIXES or documentation):
             report.skipped.append(str(path))
             continue
         try:
@@ -356,7 +370,10 @@ def ingest_paths(
                 )
             )
         except IngestError as exc:
-            problems.append(str(exc))
+            if explicit or strict:
+                problems.append(str(exc))
+            else:
+                report.warnings.append(f"skipped {exc}")
     if problems:
         raise IngestError("Nothing was ingested:\n" + "\n".join(f"- {p}" for p in problems))
     if not loaded:

@@ -164,7 +164,7 @@ def build_chat_model(cfg: LLMSettings) -> BaseChatModel:
             return ChatOpenAI(
                 base_url=cfg.base_url,
                 api_key=key,
-                max_retries=1,
+                max_retries=cfg.max_retries,
                 **common,
             )
     raise LLMUnavailableError(f"Unknown llm.provider {cfg.provider!r}: use llamacpp or openai.")

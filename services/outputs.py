@@ -2,6 +2,10 @@
 
 Each finished step attempt is also recorded as ``.steps/<step>-<attempt>.json``: a resumed run
 finds it and reuses the result instead of running the tool again.
+
+Every path a run writes goes through ``run_dir`` (ids checked against ``ID_PATTERN``) and
+``inside`` (the resolved path must stay in the run folder), so a thread id such as ``..``, an
+absolute name, or a symlink planted in the outputs folder cannot make a run write elsewhere.
 """
 
 from __future__ import annotations
@@ -17,17 +21,67 @@ from configs.settings import Settings, get_settings
 from state.models import StepResult
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""Thread and step ids: a letter or digit first (so never ``.`` or ``..``), at most 128 chars."""
+_NAME_BYTES = 255  # the longest file name Linux, macOS and Windows file systems all accept
+
+
+class UnsafePathError(ValueError):
+    """An id or a file name would put a file outside its run folder; the message says why."""
+
+
+def check_id(value: str, what: str = "thread id") -> str:
+    """``value`` if it is a valid id, else raise UnsafePathError naming the rule."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        shown = repr(value)[:80]
+        raise UnsafePathError(
+            f"invalid {what} {shown}: use 1-128 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit (e.g. scene-01)."
+        )
+    return value
 
 
 def safe_name(text: str, limit: int = 60) -> str:
-    """A file-name-safe slug of ``text``."""
-    return _SAFE.sub("_", text).strip("_")[:limit] or "x"
+    """A file-name-safe slug of ``text`` (never empty, never ``.`` or ``..``)."""
+    return _SAFE.sub("_", text).strip("_.")[:limit] or "x"
+
+
+def inside(root: Path, name: str | Path) -> Path:
+    """``root / name``, refused unless it resolves to a place inside ``root``.
+
+    ``name`` is relative (``voice/01.wav``); an absolute name, a ``..`` part, a NUL byte, a
+    part longer than 255 bytes, or a symlink (at any level) that leads out of ``root`` raise
+    UnsafePathError. The returned path is the unresolved ``root / name``: atomic writes then
+    replace a symlink at the last part instead of writing through it.
+    """
+    text = str(name)
+    if "\x00" in text:
+        raise UnsafePathError(f"file name {text!r} contains a NUL byte.")
+    rel = Path(text)
+    if not text or rel.is_absolute() or rel.anchor:
+        raise UnsafePathError(f"file name {text!r} must be relative to the run folder.")
+    if any(part == ".." for part in rel.parts):
+        raise UnsafePathError(f"file name {text!r} must not contain '..'.")
+    if any(len(part.encode("utf-8", "surrogatepass")) > _NAME_BYTES for part in rel.parts):
+        raise UnsafePathError(f"file name {text[:60]!r}... has a part over {_NAME_BYTES} bytes.")
+    base = root.resolve()
+    target = root / rel
+    if not target.resolve().is_relative_to(base):
+        raise UnsafePathError(
+            f"{target} leads outside the run folder {base} (through a symlink): remove the link."
+        )
+    return target
 
 
 def run_dir(thread_id: str, settings: Settings | None = None) -> Path:
-    """The output folder of one run (thread): ``outputs_dir/<thread_id>``."""
+    """The output folder of one run (thread): ``outputs_dir/<thread_id>``.
+
+    Raises:
+        UnsafePathError: ``thread_id`` breaks ``ID_PATTERN``, or the folder is a symlink that
+            leads out of the outputs folder.
+    """
     root = Path((settings or get_settings()).outputs_dir).expanduser()
-    return root / safe_name(thread_id, 120)
+    return inside(root, check_id(thread_id))
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> Path:

@@ -160,6 +160,17 @@ def _call(
             f"The LLM server cannot be reached: {exc}. Start it or fix ANIMAGENT_LLM__BASE_URL; "
             "the run is checkpointed, so `animagent resume <thread_id>` continues it."
         ) from exc
+    except openai.APIStatusError as exc:  # after the client's retries (llm.max_retries)
+        raise LLMUnavailableError(
+            f"The LLM server answered HTTP {exc.status_code} ({exc.message}) after "
+            f"{get_settings().llm.max_retries} retries. Check the server's log, or raise "
+            "ANIMAGENT_LLM__MAX_RETRIES for a busy server."
+        ) from exc
+    except json.JSONDecodeError as exc:  # the HTTP body itself, not the model's text
+        raise LLMUnavailableError(
+            f"The LLM server's answer is not JSON ({exc.msg}): is ANIMAGENT_LLM__BASE_URL an "
+            "OpenAI-compatible /v1 endpoint, and not a proxy's error page?"
+        ) from exc
     if not isinstance(reply, AIMessage):
         reply = AIMessage(content=str(reply.content))
     return reply

@@ -21,6 +21,8 @@ from langchain_core.tools import tool as lc_tool
 from pydantic import ValidationError
 
 from configs.settings import Settings, get_settings
+from services.outputs import inside
+from services.timeouts import call_with_timeout
 
 
 class ToolUnavailableError(RuntimeError):
@@ -56,9 +58,13 @@ class ToolContext:
     progress: Callable[[float, str], None] = lambda fraction, message: None
 
     def path(self, name: str) -> Path:
-        """A path inside the run folder for a file this step writes."""
+        """A path inside the run folder for a file this step writes (``services.outputs.inside``).
+
+        Raises:
+            UnsafePathError: ``name`` would lead outside the run folder.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        return self.run_dir / name
+        return inside(self.run_dir, name)
 
 
 @dataclass
@@ -122,8 +128,15 @@ class ToolSpec:
             return Availability(False, f"probe failed: {exc}")
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-        """Run with validated arguments; the tool returns a JSON-able dict."""
-        result = self.tool.func(**args, ctx=ctx)  # type: ignore[misc]
+        """Run with validated arguments; the tool returns a JSON-able dict.
+
+        Raises:
+            ToolTimeoutError: The call ran past ``agent.tool_timeout_s``.
+        """
+        func = self.tool.func
+        assert func is not None
+        limit = ctx.settings.agent.tool_timeout_s
+        result = call_with_timeout(lambda: func(**args, ctx=ctx), limit, f"tool {self.name}")
         return dict(result)
 
 

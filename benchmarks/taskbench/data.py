@@ -30,6 +30,11 @@ def data_dir() -> Path:
     return Path(os.environ.get("ANIMAGENT_TASKBENCH_DIR", str(DATA_DIR)))
 
 
+def dev_file() -> Path:
+    """The development records (``multimedia_dev.jsonl`` in ``data_dir()``)."""
+    return data_dir() / DEV_FILE.name
+
+
 class Catalog(ToolRegistry):
     """TaskBench's 40 tools as ToolSpecs, in tool_desc order, with graph_desc's edges.
 

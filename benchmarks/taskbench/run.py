@@ -22,7 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.taskbench.data import DEV_FILE, Catalog, data_dir, load_records
+from benchmarks.taskbench.data import Catalog, data_dir, dev_file, load_records
 from benchmarks.taskbench.planner import PlannerConfig, TaskBenchPlanner
 from benchmarks.taskbench.retrieval import ExampleStore, Method
 from benchmarks.taskbench.scoring import TYPES, ToolTable, score
@@ -77,7 +77,7 @@ def run_taskbench(
     """
     from services.llm import USAGE
 
-    dev = Path(dev_path) if dev_path else DEV_FILE
+    dev = Path(dev_path) if dev_path else dev_file()
     target = Path(path) if path else dev
     records = load_records(target, limit)
     catalog = Catalog.load()

@@ -5,11 +5,19 @@ reach; ``llm.provider=openai`` with ``base_url`` pointing here exercises the rea
 path in seconds. Answers: a schema-valid object for any ``json_schema`` response_format
 (services.fake_llm.example_from_schema), with scripted answers for the intent (low confidence
 for a vague request) and the dialogue (lines that take turns among the allowed speakers).
+
+``faults`` makes the server misbehave on purpose (the fault matrix): each entry is a mode for
+one request, consumed in order, then the server answers normally. Modes: ``500`` / ``503`` /
+``429`` (that HTTP status with an OpenAI-style error body), ``not_json`` (HTTP 200 with an HTML
+body), ``slow`` (answers after ``slow_s`` seconds, past the client's timeout), ``reset`` (closes
+the connection without answering), ``echo`` (returns the JSON schema it was asked to fill).
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -83,12 +91,46 @@ def answer(body: dict[str, Any]) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     calls: list[str] = []
+    faults: list[str] = []
+    slow_s: float = 3.0
+
+    def _send(self, status: int, data: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _fault(self, mode: str, body: dict[str, Any]) -> bool:
+        """Misbehave as ``mode`` says; False when ``mode`` means "answer, but wrongly"."""
+        if mode in {"500", "503", "429"}:
+            error = {"error": {"message": f"injected {mode}", "type": "server_error"}}
+            self._send(int(mode), json.dumps(error).encode())
+        elif mode == "not_json":
+            self._send(200, b"<html><body>502 Bad Gateway</body></html>", "application/json")
+        elif mode == "slow":
+            time.sleep(self.slow_s)
+            return False
+        elif mode == "reset":
+            # SO_LINGER 0: close() sends RST, the client sees "connection reset by peer".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+        else:
+            return False
+        return True
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         fmt = body.get("response_format") or {}
         self.calls.append((fmt.get("json_schema") or {}).get("name", ""))
+        mode = self.faults.pop(0) if self.faults else ""
+        if mode and self._fault(mode, body):
+            return
+        content = answer(body)
+        if mode == "echo":  # a small model that repeats the schema instead of filling it
+            content = json.dumps((fmt.get("json_schema") or {}).get("schema", {}))
         payload = {
             "id": f"chatcmpl-{len(self.calls)}",
             "object": "chat.completion",
@@ -97,27 +139,33 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": answer(body)},
+                    "message": {"role": "assistant", "content": content},
                     "finish_reason": "stop",
                 }
             ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self._send(200, json.dumps(payload).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout) before a slow answer came
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
 
 
 @contextmanager
-def fake_openai_server() -> Iterator[tuple[str, list[str]]]:
-    """Serve on a free loopback port; yield (base_url ending in /v1, schema names asked for)."""
-    handler = type("Handler", (_Handler,), {"calls": []})
+def fake_openai_server(
+    faults: list[str] | None = None, slow_s: float = 3.0
+) -> Iterator[tuple[str, list[str]]]:
+    """Serve on a free loopback port; yield (base_url ending in /v1, schema names asked for).
+
+    The port is chosen by the kernel and held by the server for the whole block (never picked,
+    released and re-bound). ``faults``: see the module docstring.
+    """
+    handler = type(
+        "Handler", (_Handler,), {"calls": [], "faults": list(faults or []), "slow_s": slow_s}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

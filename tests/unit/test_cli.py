@@ -19,7 +19,8 @@ def test_oversized_request_names_the_setting() -> None:
 def test_unknown_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANIMAGENT_AGENT__TRESHOLD", "0.5")
     result = runner.invoke(app, ["tools"])
-    assert result.exit_code == 2 and "unknown setting 'agent.treshold'" in result.output
+    assert result.exit_code == 2
+    assert "ANIMAGENT_AGENT__TRESHOLD: did you mean ANIMAGENT_AGENT__" in result.output
 
 
 def test_missing_model_file_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -29,10 +30,12 @@ def test_missing_model_file_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert result.exit_code == 4 and "ANIMAGENT_LLM__MODEL_PATH" in result.output
 
 
-def test_unreachable_server_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_server_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, refused_url: str
+) -> None:
     monkeypatch.setenv("ANIMAGENT_ALLOW_MODEL_REQUESTS", "1")
     monkeypatch.setenv("ANIMAGENT_LLM__PROVIDER", "openai")
-    monkeypatch.setenv("ANIMAGENT_LLM__BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("ANIMAGENT_LLM__BASE_URL", f"{refused_url}/v1")
     monkeypatch.setenv("ANIMAGENT_LLM__TIMEOUT_S", "2")
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 4 and "Cannot reach the LLM server" in result.output

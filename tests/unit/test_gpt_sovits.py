@@ -132,7 +132,9 @@ def test_server_errors_and_missing_voice_are_explained(
         synthesize_voice([{"character": "Mia", "text": "Hi."}], ctx=ToolContext(run_dir=tmp_path))
 
 
-def test_unreachable_server_makes_the_tool_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    _configure(monkeypatch, "http://127.0.0.1:9", {})
+def test_unreachable_server_makes_the_tool_unavailable(
+    monkeypatch: pytest.MonkeyPatch, refused_url: str
+) -> None:
+    _configure(monkeypatch, refused_url, {})
     avail = probe_voice(get_settings())
     assert not avail.ok and "unreachable" in avail.reason

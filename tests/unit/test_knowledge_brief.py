@@ -231,7 +231,11 @@ def test_ingest_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     bad_file = tmp_path / "notes.pdf"
     bad_file.write_text("hello")
     bad = runner.invoke(app, ["ingest", str(bad_file)])
-    assert bad.exit_code == 1 and "unknown extension '.pdf'" in " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "unknown extension '.pdf'" in " ".join(bad.output.split())
+    missing = runner.invoke(app, ["ingest", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such file or folder" in " ".join(missing.output.split())
+    shipped = runner.invoke(app, ["ingest", "configs/knowledge"])  # README.md is documentation
+    assert shipped.exit_code == 0 and "7 file(s)" in " ".join(shipped.output.split())
     refused = runner.invoke(app, ["ingest", "--collection", "x", "configs/knowledge/styles"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "refused the collection name 'x'" in " ".join(refused.output.split())

@@ -161,7 +161,7 @@ def test_reingest_updates_instead_of_duplicating(
     assert (third.chunks, third.removed, kb.count(CHARACTERS)) == (1, 1, 1)
 
 
-def test_a_bad_file_in_a_folder_means_nothing_is_written(
+def test_strict_a_bad_file_in_a_folder_means_nothing_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kb = kb_for(fake_store(tmp_path, monkeypatch))
@@ -170,9 +170,38 @@ def test_a_bad_file_in_a_folder_means_nothing_is_written(
     write(folder / "characters" / "broken.json", "{")
     write(folder / "characters" / "empty.md", "")
     with pytest.raises(IngestError) as info:
-        ingest_paths(kb, [folder])
+        ingest_paths(kb, [folder], strict=True)
     assert "broken.json" in str(info.value) and "empty.md" in str(info.value)
     assert kb.count(CHARACTERS) == 0
+
+
+def test_by_default_bad_files_in_a_folder_are_skipped_with_a_warning_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = kb_for(fake_store(tmp_path, monkeypatch))
+    folder = tmp_path / "k"
+    write(folder / "README.md", "# About this folder\n\nHow to write a character sheet.\n")
+    write(folder / "characters" / "rosa.md", SHEET)
+    write(folder / "characters" / "broken.json", "{")
+    write(folder / "notes.md", "# Loose note\n\nNo kind, no folder that says one.\n")
+    report = ingest_paths(kb, [folder])
+    assert [s.endswith("rosa.md") for s, _, _ in report.files] == [True]
+    assert kb.count(CHARACTERS) > 0
+    assert len(report.warnings) == 2
+    assert any("broken.json" in w for w in report.warnings)
+    assert any("notes.md" in w and "kind:" in w for w in report.warnings)
+    assert report.skipped == [str(folder / "README.md")]  # documentation, not a warning
+
+
+def test_the_shipped_knowledge_folder_ingests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from configs.settings import PACKAGE_DIR
+
+    kb = kb_for(fake_store(tmp_path, monkeypatch))
+    report = ingest_paths(kb, [PACKAGE_DIR / "knowledge"])
+    assert len(report.files) == 7 and not report.warnings
+    assert str(PACKAGE_DIR / "knowledge" / "README.md") in report.skipped
 
 
 def test_folders_skip_other_file_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
