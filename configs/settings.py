@@ -98,6 +98,7 @@ class AgentSettings(_Section):
     max_request_chars: int = Field(4000, ge=10)
     max_steps: int = Field(12, ge=1, le=64)
     tool_timeout_s: float = Field(900.0, ge=0)
+    understand_with_model: Literal["auto", "always"] = "auto"
     """Wall-clock limit of one tool call (0: none); a tool past it fails its step."""
 
 

@@ -13,7 +13,7 @@ from nodes import prompts
 from nodes.common import RequestError, context_of, effective_request
 from planning.constraints import NOT_NAMES, classify_names, quoted_spans, read_constraints
 from services.structured import decide, system_user
-from state import Context, Intent, State, Thought
+from state import Context, Decision, Intent, State, Thought
 from state.models import Deliverable
 
 DEFAULT_QUESTION = (
@@ -69,6 +69,27 @@ def rule_deliverables(text: str) -> list[Deliverable]:
         if re.search(pattern, text, re.I):
             found.extend(k for k in kinds if k not in found)
     return found
+
+
+_WEB = re.compile(
+    r"\b(?:search|look up|google|research|find out|on the web|online|latest|reference photos?"
+    r"|historic(?:al|ally)?|accurate|authentic|real-world|as it (?:looked|was|used to)"
+    r"|(?:1[5-9]|20)\d0s|in (?:1[5-9]|20)\d\d)\b",
+    re.I,
+)
+"""Words that say the request needs facts from outside the studio (the web)."""
+
+
+def words_settle(text: str) -> bool:
+    """Whether the request's own words settle the intent (nothing for a model to add).
+
+    True when rules find the deliverables and the people or the place, and the request is not
+    a question (a question may need the model's reading of what is asked).
+    """
+    if "?" in text:
+        return False
+    people = classify_names(text)[0]
+    return bool(rule_deliverables(text)) and bool(people or setting_of(text))
 
 
 def clarity(
@@ -192,13 +213,27 @@ def understand(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             question="",
         )
 
-    draft, decision = decide(
-        IntentDraft,
-        system_user(prompts.UNDERSTAND, text),
-        node="understand",
-        fallback=fallback,
-        max_tokens=220,
-    )
+    settled = words_settle(text)
+    if settled and get_settings().agent.understand_with_model == "auto":
+        # The words name what to make and who or where: the model's form would only be
+        # checked against these same rules (a 135M model's goal and mood are noise).
+        draft = fallback("")
+        draft.confidence = 1.0
+        draft.needs_web = bool(_WEB.search(text))
+        decision = Decision(
+            node="understand",
+            schema_name="IntentDraft",
+            method="deterministic",
+            reason="the request's words name its deliverables and its people or place",
+        )
+    else:
+        draft, decision = decide(
+            IntentDraft,
+            system_user(prompts.UNDERSTAND, text),
+            node="understand",
+            fallback=fallback,
+            max_tokens=220,
+        )
     intent = merge_intent(text, draft)
     note = (
         f"Goal: {intent.goal} | deliver {', '.join(intent.deliverables)} | characters "

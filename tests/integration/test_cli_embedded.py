@@ -69,13 +69,27 @@ def _check_outputs(run_dir: Path) -> dict[str, object]:
 
 
 def test_demo_on_the_embedded_model(tmp_path: Path) -> None:
-    # One retry at most keeps the run bounded on a loaded CPU; the flow is the same.
-    env = _env(tmp_path, ANIMAGENT_AGENT__MAX_ITERATIONS="1")
+    # A 135M model may write or judge below the bar: the run must then say so (exit 5), and
+    # whatever it reports as made must exist. One retry keeps the run bounded on a loaded CPU.
+    env = _env(tmp_path, ANIMAGENT_AGENT__MAX_ITERATIONS="1", ANIMAGENT_LLM__THREADS="1")
     done = _cli(["run", DEMO, "--thread-id", "demo"], env, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    manifest = _check_outputs(tmp_path / "outputs" / "demo")
+    run_dir = tmp_path / "outputs" / "demo"
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["request"] == DEMO
-    assert str(tmp_path / "outputs" / "demo" / "manifest.json") in done.stdout
+    expected = 0 if manifest["status"] == "complete" else 5
+    assert done.returncode == expected, done.stdout[-3000:] + done.stderr[-3000:]
+    kinds = {d["kind"]: d for d in manifest["deliverables"]}
+    assert set(kinds) == {"dialogue", "voice", "scene"}
+    for kind, entry in kinds.items():
+        if entry["status"] != "made":
+            assert any(line.startswith(kind) for line in manifest["not_done"]), manifest
+            assert entry["reason"], entry
+    if kinds["dialogue"]["status"] == "made":
+        lines = json.loads((run_dir / "dialogue.json").read_text(encoding="utf-8"))["lines"]
+        assert len(lines) >= 2 and all(ln["text"].strip() for ln in lines), lines
+    if kinds["voice"]["status"] == "made":
+        _check_outputs(run_dir)
+    assert str(run_dir / "manifest.json") in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -58,9 +58,13 @@ def test_demo_is_complete_with_exit_0(fake: FakeChatModel, isolated_dirs: Path) 
         with wave.open(str(wav)) as w:
             assert w.getnframes() / w.getframerate() > 0.3
     assert any(a["path"] == "scene.wav" for a in manifest["artifacts"])
-    # plan_execute knows its plan from the deliverables: only understand, write and judge call.
-    assert [d["node"] for d in manifest["decisions"]] == ["understand", "evaluate"]
-    assert [c["schema"] for c in fake.calls] == ["IntentDraft", "Dialogue", "Judgement"]
+    # The words settle the intent and plan_execute knows its plan from the deliverables:
+    # only the writer and the judge call the model.
+    assert [(d["node"], d["method"]) for d in manifest["decisions"]] == [
+        ("understand", "deterministic"),
+        ("evaluate", "constrained"),
+    ]
+    assert [c["schema"] for c in fake.calls] == ["Dialogue", "Judgement"]
 
 
 def test_judge_can_fail_a_step_and_the_run_says_so(fake: FakeChatModel) -> None:

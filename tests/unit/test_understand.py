@@ -66,3 +66,18 @@ def test_goal_must_be_about_the_request() -> None:
     assert merge_intent(DEMO, draft(goal="Lucci, al bella, l'amore")).goal == DEMO
     kept = "Luca and Alberto talk at sunset on the beach"
     assert merge_intent(DEMO, draft(goal=kept)).goal == kept
+
+
+def test_the_model_is_asked_only_when_the_words_do_not_settle_the_intent(
+    fake: FakeChatModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from configs.settings import get_settings
+
+    understand({"request": DEMO}, None)  # type: ignore[arg-type]
+    assert fake.calls_for("IntentDraft") == []
+    understand({"request": "Can you make something nice for Luca?"}, None)  # type: ignore[arg-type]
+    assert len(fake.calls_for("IntentDraft")) == 1  # a question: the model reads it
+    monkeypatch.setenv("ANIMAGENT_AGENT__UNDERSTAND_WITH_MODEL", "always")
+    get_settings.cache_clear()
+    understand({"request": DEMO}, None)  # type: ignore[arg-type]
+    assert len(fake.calls_for("IntentDraft")) == 2
