@@ -1,6 +1,6 @@
 """The demo request end to end: on the embedded model, and on the instant FakeChatModel.
 
-    python -m benchmarks.e2e [--runs N] [--fake-only]
+    python -m benchmarks.e2e [--runs N] [--fake-only] [--strategies]
 
 Wall time, LLM calls and tokens (services.llm.USAGE), peak memory. The fake-model run shows
 what the graph, tools and checkpoints cost without a model, so the difference is model time.
@@ -31,7 +31,7 @@ from benchmarks.common import (
 )
 
 
-def run_once(build: Any, *, fake: bool) -> dict[str, Any]:
+def run_once(build: Any, *, fake: bool, strategy: str = "") -> dict[str, Any]:
     """One run of the demo request; returns time, usage delta and how it ended."""
     from langgraph.checkpoint.memory import InMemorySaver
 
@@ -44,6 +44,8 @@ def run_once(build: Any, *, fake: bool) -> dict[str, Any]:
         graph = build(checkpointer=InMemorySaver())
         before = USAGE.snapshot()
         context = agent_context()
+        if strategy and context is not None:
+            context.strategy = strategy
         kwargs = {"context": context} if context is not None else {}
         started = time.perf_counter()
         state = graph.invoke(
@@ -59,6 +61,38 @@ def run_once(build: Any, *, fake: bool) -> dict[str, Any]:
         "completion_tokens": after["completion_tokens"] - before["completion_tokens"],
         "interrupted": bool(isinstance(state, dict) and state.get("__interrupt__")),
         "finished": final is not None,
+        "status": (final or {}).get("status", "-"),
+    }
+
+
+STRATEGIES = ("plan_execute", "cot", "tot", "react", "reflexion")
+
+
+def per_strategy(fake: bool = False) -> dict[str, Any]:
+    """The demo once per strategy: LLM calls, tokens, time and the honest outcome."""
+    build = agent_builder()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, isolate_outputs(Path(tmp)):
+        for strategy in STRATEGIES:
+            sample = run_once(build, fake=fake, strategy=strategy)
+            rows.append({"strategy": strategy, **sample})
+    lines = [
+        "| strategy | LLM calls | prompt tok | completion tok | wall s | outcome |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['strategy']} | {r['llm_calls']} | {r['prompt_tokens']} | "
+            f"{r['completion_tokens']} | {r['seconds']:.1f} | {r['status']} |"
+        )
+    model = "fake" if fake else "embedded"
+    return {
+        "benchmark": "e2e_strategies",
+        "machine": machine(),
+        "request": DEMO_REQUEST,
+        "model": model,
+        "rows": rows,
+        "markdown": f"Demo request, {model} model, one run per strategy.\n\n" + "\n".join(lines),
     }
 
 
@@ -112,7 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="the demo request end to end")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fake-only", action="store_true")
+    parser.add_argument("--strategies", action="store_true", help="one run per strategy")
     args = parser.parse_args(argv)
+    if args.strategies:
+        result = per_strategy(fake=args.fake_only)
+        write_result("e2e_strategies", result)
+        print(result["markdown"])
+        return
     result = measure(args.runs, args.fake_only)
     write_result("e2e", result)
     print(result["markdown"])
