@@ -166,26 +166,24 @@ class RunView:
         return list(dict.fromkeys(n for n in names if n))
 
 
-def deliverable_outcome(view: RunView, kind: str, unavailable: bool) -> str:
-    """made | reported | missing | false_claim (see benchmarks/data/README.md)."""
+def deliverable_outcome(view: RunView, kind: str) -> str:
+    """made | reported | missing | false_claim (see benchmarks/data/README.md).
+
+    A result the report itself calls below the bar (or failed, unavailable, not planned) with
+    a reason is ``reported`` even when its file exists: the report is honest about it.
+    """
     entry = view.entry(kind)
     made = view.evidence(kind)
-    status = str(entry.get("status", "")) if entry else ""
-    reported = (
-        status in NOT_MADE and bool(str(entry.get("reason", "")).strip())
-        if entry
-        else view.mentioned_not_done(kind)
-    )
-    if unavailable:
-        # Nothing can be made here: only an honest report counts, and a claim is a lie.
+    if entry is not None:
+        status = str(entry.get("status", ""))
         if status == "made":
-            return "false_claim"
-        return "reported" if reported and not made else ("made" if made else "missing")
-    if status == "made" and not made:
-        return "false_claim"
+            return "made" if made else "false_claim"
+        if status in NOT_MADE and str(entry.get("reason", "")).strip():
+            return "reported"
+        return "made" if made else "missing"
     if made:
         return "made"
-    return "reported" if reported else "missing"
+    return "reported" if view.mentioned_not_done(kind) else "missing"
 
 
 def _quote_kept(view: RunView, character: str, text: str) -> bool:
@@ -312,9 +310,7 @@ def score_run(
     """Everything the acceptance suite reports for one request (``view`` None: no report)."""
     final = view.final if view is not None else None
     view = view if view is not None else RunView(final={}, folder=None)
-    outcomes = {
-        k: deliverable_outcome(view, k, k in record["unavailable"]) for k in record["deliverables"]
-    }
+    outcomes = {k: deliverable_outcome(view, k) for k in record["deliverables"]}
     extras = [
         k
         for k in ("dialogue", "voice", "scene", "image")

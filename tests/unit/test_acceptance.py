@@ -136,6 +136,9 @@ def test_a_wanted_dialogue_that_was_not_made_needs_a_report() -> None:
     reported = score_run(record(), view([], deliverables=[entry], exit_code=5))
     assert reported["deliverables"] == {"dialogue": "reported"}
     assert reported["exit_ok"] is False  # the label wants the dialogue made, exit 0
+    # A dialogue written but called below the bar is honestly reported, not made.
+    weak = score_run(record(), view(GOOD, deliverables=[entry], exit_code=5))
+    assert weak["deliverables"] == {"dialogue": "reported"} and weak["deliverables_ok"]
 
 
 def test_copies_of_prompts_other_runs_and_tags_are_counted() -> None:
