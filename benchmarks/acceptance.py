@@ -244,7 +244,10 @@ def _cell(row: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> str:
     """The overall figures, the constraint table and one line per request."""
     s = result["summary"]
-    pct = lambda v: "n/a" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.0f}%"
+
     out = [
         f"Model: {result['model']}; knowledge base {'on' if result['knowledge'] else 'off'}; "
         f"{s['requests']} requests, {s['passed']} passed every check, {s['errors']} crashed.",
