@@ -58,6 +58,20 @@ def _taskbench_curve(limit: int | None) -> dict[str, Any]:
     return run_curve(limit=limit)
 
 
+def _acceptance(model: str) -> Callable[[int | None], dict[str, Any]]:
+    """The acceptance suite (issue 8) on one model; its JSON keeps the per-request rows."""
+
+    def run(limit: int | None) -> dict[str, Any]:
+        from benchmarks.acceptance import measure, section_name
+
+        result = measure(model, limit)
+        write_result(section_name(model), result)
+        # all.json keeps the figures; the per-request rows and runs stay in their own file.
+        return {k: result[k] for k in ("benchmark", "model", "knowledge", "summary", "markdown")}
+
+    return run
+
+
 def _module(name: str, **kwargs: Any) -> Callable[[int | None], dict[str, Any]]:
     def run(limit: int | None) -> dict[str, Any]:
         module = importlib.import_module(f"benchmarks.{name}")
@@ -101,6 +115,9 @@ def registry() -> dict[str, Callable[[int | None], dict[str, Any]]]:
         found["taskbench"] = _taskbench
         found["taskbench_llm"] = _taskbench_llm
         found["taskbench_curve"] = _taskbench_curve
+    if (REPO / "benchmarks" / "acceptance.py").exists():
+        found["acceptance"] = _acceptance("fake")
+        found["acceptance_embedded"] = _acceptance("embedded")
     for name in ("kb_latency", "kb_recall", "kb_ingest"):
         if (REPO / "benchmarks" / f"{name}.py").exists():
             found[name] = _script(name)
