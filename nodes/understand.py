@@ -22,13 +22,17 @@ DEFAULT_QUESTION = (
 )
 
 _RULES: list[tuple[str, tuple[Deliverable, ...]]] = [
-    (r"\bscenes?\b|\bepisode\b|\bsketch\b", ("dialogue", "voice", "scene")),
+    # A scene of an animation is seen and heard: lines, voices, a picture, the assembled scene.
+    (r"\bscenes?\b|\bepisode\b|\bsketch\b|\banimatic\b", ("dialogue", "voice", "image", "scene")),
     (
-        r"\bdialog(ue)?s?\b|\bconversation\b|\btalk\w*\b|\bchat\w*\b|\bscript\b|\blines\b",
+        r"\bdialog(ue)?s?\b|\bconversation\b|\btalk\w*\b|\bchat\w*\b|\bscript\b|\blines\b"
+        r"|\bargu\w*\b|\bexchange\b",
         ("dialogue",),
     ),
     (
-        r"\bvoices?\b|\bspeak\w*\b|\bsay\w*\b|\baudio\b|\bnarrat\w*\b|\bread aloud\b",
+        r"\bvoices?\b|\bspeak\w*\b|\bsay\w*\b|\baudio\b|\bnarrat\w*\b|\bread aloud\b"
+        r"|\bshout\w*\b|\bwhisper\w*\b|\byell\w*\b|\bscream\w*\b|\bexclaim\w*\b"
+        r"|\bmutter\w*\b|\bexplain\w*\b|\btells?\b|\bask(?:s|ed|ing)?\b|\brepl(?:y|ies)\b",
         ("dialogue", "voice"),
     ),
     (
@@ -38,6 +42,18 @@ _RULES: list[tuple[str, tuple[Deliverable, ...]]] = [
         ("image",),
     ),
 ]
+_AUDIO_ONLY = re.compile(
+    r"\bradio\b|\baudio[- ](?:only|drama|play)\b|\bpodcast\b|\bvoice[- ]only\b", re.I
+)
+"""Words that make a scene something only heard: no picture is implied."""
+_MAKE = re.compile(
+    r"\b(?:make|create|draw|generate|write|render|storyboard|design|paint|sketch|animate|compose"
+    r"|produce|give me|show me|voice|record|narrate|illustrate)\b",
+    re.I,
+)
+_QUESTION = re.compile(
+    r"^\s*(?:what|how|why|when|where|who|which|is|are|does|do|can you explain|should)\b", re.I
+)
 _SETTING = re.compile(
     r"\b(?:on|at|in|inside|under|near|by|through|across|around)\s+(?:the\s+|a\s+|an\s+)?"
     r"[A-Za-z][\w' -]{2,60}?(?=\s*[,.;!?]|\s+(?:with|where|while|who|when|as|so|and\s+"
@@ -63,11 +79,23 @@ class IntentDraft(BaseModel):
 
 
 def rule_deliverables(text: str) -> list[Deliverable]:
-    """Deliverables named by unmistakable words in the request."""
+    """Deliverables named by unmistakable words in the request (quoted lines excluded).
+
+    A question that asks nothing to be made ("How many in-betweens do two keyframes need?")
+    wants an answer, whatever nouns it mentions.
+    """
+    plain = text
+    for start, end, _ in quoted_spans(text):
+        plain = plain[:start] + " " * (end - start) + plain[end:]
+    asked = re.sub(r"\bhow (?:to|do (?:you|i|we)) \w+", " ", plain, flags=re.I)
+    if (plain.strip().endswith("?") or _QUESTION.match(plain)) and not _MAKE.search(asked):
+        return ["answer"]
     found: list[Deliverable] = []
     for pattern, kinds in _RULES:
-        if re.search(pattern, text, re.I):
+        if re.search(pattern, plain, re.I):
             found.extend(k for k in kinds if k not in found)
+    if _AUDIO_ONLY.search(plain) and "image" in found and not re.search(_RULES[3][0], plain, re.I):
+        found.remove("image")
     return found
 
 
@@ -152,11 +180,13 @@ def merge_intent(text: str, draft: IntentDraft) -> Intent:
             continue
         characters.append(word)
     deliverables = rule_deliverables(text)
-    if constraints.counts.get("lines") or constraints.quotes:
+    if deliverables == ["answer"]:
+        pass  # a question: its nouns ("two keyframes") are not things to make
+    elif constraints.counts.get("lines") or constraints.quotes:
         deliverables += [d for d in ("dialogue",) if d not in deliverables]
-    if constraints.counts.get("images"):
+    if constraints.counts.get("images") and deliverables != ["answer"]:
         deliverables += [d for d in ("image",) if d not in deliverables]
-    if constraints.quotes or constraints.narration:
+    if (constraints.quotes or constraints.narration) and deliverables != ["answer"]:
         deliverables += [d for d in ("dialogue", "voice") if d not in deliverables]
     deliverables = deliverables or list(dict.fromkeys(draft.deliverables)) or ["answer"]
     setting = setting_of(text)

@@ -51,8 +51,53 @@ SPEECH_VERBS = (
     r"|exclaim|exclaims|exclaimed|mutter|mutters|muttered|scream|screams|screamed|cry|cries"
     r"|cried|tell|tells|told|declare|declares|declared|sing|sings|sang|announce|announces"
     r"|announced|shout out|call out|calls out|speak|speaks|talk|talks|argue|argues|chat|chats"
+    r"|explain|explains|explained|tease|teases|teased|complain|complains|warn|warns|warned"
+    r"|beg|begs|promise|promises|joke|jokes|plead|pleads|confess|confesses|insist|insists"
+    r"|greet|greets|thank|thanks|apologize|apologizes|scold|scolds|comfort|comforts|interrupt"
+    r"|interrupts|respond|responds|admit|admits|gossip|gossips|flirt|flirts|bicker|bicker"
 )
 _SPEECH = re.compile(rf"^(?:{SPEECH_VERBS})$", re.I)
+TITLES = {
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "professor",
+    "doctor",
+    "captain",
+    "sergeant",
+    "officer",
+    "agent",
+    "detective",
+    "inspector",
+    "uncle",
+    "aunt",
+    "auntie",
+    "grandpa",
+    "grandma",
+    "granny",
+    "nonna",
+    "nonno",
+    "mama",
+    "papa",
+    "mom",
+    "dad",
+    "sir",
+    "lady",
+    "lord",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "chef",
+    "coach",
+    "mister",
+    "madam",
+}
+"""Words that name a role: a person when a name follows ("Captain Haddock") or when they speak."""
+_CONJUNCTIONS = {"and", "or", "&", "nor"}
 # A word right before a name that makes it a place or a thing rather than a person.
 PLACE_WORDS = {
     "in",
@@ -248,37 +293,93 @@ def _tech(word: str) -> bool:
     )
 
 
+def _spans(sentence: str) -> list[tuple[str, int, int, bool]]:
+    """Capitalized names in a sentence as (text, first token, last token, possessive).
+
+    Consecutive capitalized words are one name ("Teatro Verdi", "Luca Paguro"), and a title
+    with a period joins the name after it ("Mr. Abernathy").
+    """
+    tokens = list(_WORD.finditer(sentence))
+    spans = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].group(0)
+        if not word[0].isupper():
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(tokens) and tokens[j + 1].group(0)[0].isupper():
+            gap = sentence[tokens[j].end() : tokens[j + 1].start()]
+            if gap not in (" ", ". ") or (gap == ". " and tokens[j].group(0).lower() not in TITLES):
+                break
+            if tokens[j].group(0).endswith(("'s", "’s")):
+                break
+            j += 1
+        text = sentence[tokens[i].start() : tokens[j].end()].rstrip("'’-")
+        possessive = text.endswith(("'s", "’s"))
+        if possessive:
+            text = text[:-2]
+        spans.append((text, i, j, possessive))
+        i = j + 1
+    return spans
+
+
 def classify_names(text: str) -> tuple[list[str], list[str]]:
-    """(people, other names): capitalized words outside quotes, split by where they stand."""
-    plain = _outside_quotes(text)
+    """(people, other names): capitalized names outside quotes, split by where they stand."""
+    plain = re.sub(r"\b(Mr|Mrs|Ms|Dr|Prof)\.", lambda m: m.group(1) + " ", _outside_quotes(text))
+    # Evidence per name: it speaks or is spoken to (person), it stands after a place word, a
+    # determiner or looks like a product (other), or nothing says (a person, weakly).
+    strong_person: list[str] = []
+    strong_other: list[str] = []
+    weak: list[str] = []
+    for sentence in re.finditer(r"[^.!?;\n]+", plain):
+        chunk = sentence.group(0)
+        tokens = [t.group(0) for t in _WORD.finditer(chunk)]
+        last_kind = ""
+        last_end = -9
+        for name, i, j, possessive in _spans(chunk):
+            words = name.split()
+            if words[0].lower() in NOT_NAMES:
+                if len(words) == 1:
+                    last_kind = ""
+                    continue
+                name = " ".join(words[1:])  # "Make Alberto" -> "Alberto"
+                i += 1
+            prev = tokens[i - 1].lower() if i > 0 else ""
+            nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
+            after = tokens[j + 2] if j + 2 < len(tokens) else ""
+            speaks = bool(_SPEECH.match(nxt)) or (
+                nxt.lower() in _CONJUNCTIONS and bool(_SPEECH.match(after))
+            )
+            spoke_before = any(_SPEECH.match(t) for t in tokens[:i])
+            titled = name.split()[0].lower() in TITLES
+            if speaks or possessive:
+                kind = "person"
+            elif prev in _CONJUNCTIONS and i - 2 == last_end and last_kind:
+                kind = last_kind  # "Ines and Tobi", "Rome and Paris": the same kind
+            elif any(_tech(w) for w in name.split()) or prev in THING_WORDS:
+                kind = "other"  # ControlNet, SDXL; the Vespa, a Ferris wheel
+            elif prev in PLACE_WORDS:
+                # "explains the problem to Marcus", "shouts at Ines": a person spoken to
+                speaking_to = prev in {"to", "at", "with", "toward", "towards"} and spoke_before
+                kind = "person" if speaking_to or prev == "with" else "other"
+            elif titled and len(name.split()) == 1:
+                kind = "other"  # a role alone ("the Captain"), unless it speaks
+            else:
+                kind = "weak"
+            last_kind, last_end = ("person" if kind == "weak" else kind), j
+            bucket = {"person": strong_person, "other": strong_other, "weak": weak}[kind]
+            if name not in bucket:
+                bucket.append(name)
     people: list[str] = []
     others: list[str] = []
-    for sentence in re.finditer(r"[^.!?;\n]+", plain):
-        words = list(_WORD.finditer(sentence.group(0)))
-        for i, match in enumerate(words):
-            word = match.group(0).rstrip("'’-")
-            possessive = word.endswith(("'s", "’s"))
-            if possessive:
-                word = word[:-2]
-            if not word or not word[0].isupper() or word.lower() in NOT_NAMES:
-                continue
-            prev = words[i - 1].group(0).lower() if i > 0 else ""
-            before = words[i - 2].group(0).lower() if i > 1 else ""
-            nxt = words[i + 1].group(0) if i + 1 < len(words) else ""
-            if _tech(word):
-                kind = "other"
-            elif prev in THING_WORDS:
-                kind = "other"  # the Vespa, a Ferris wheel
-            elif prev in PLACE_WORDS and not (prev in {"to", "with"} and _SPEECH.match(before)):
-                kind = "person" if prev == "with" else "other"  # "talks with Bea" is a person
-            elif i == 0 and not (possessive or nxt.lower() == "and" or _SPEECH.match(nxt)):
-                # A sentence's first word is a name only when it acts like one.
-                kind = "other" if not nxt or not nxt[0].isupper() else "person"
-            else:
-                kind = "person"
-            target = people if kind == "person" else others
-            if word not in people and word not in others:
-                target.append(word)
+    for name in dict.fromkeys([*strong_person, *weak, *strong_other]):
+        if name in strong_person or name not in strong_other:
+            people.append(name)
+        else:
+            others.append(name)
+    order = {n: plain.find(n) for n in people}
+    people.sort(key=lambda n: order[n])
     return people, others
 
 
