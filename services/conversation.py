@@ -6,7 +6,7 @@ model's native tool calls when the server has them, else the constrained JSON fo
 validated by the function's pydantic model; results go back into the conversation as tool
 messages; the model's text answer closes the turn. Rounds per turn are bounded, and every
 failure (unknown function, invalid arguments, a function that raises) becomes a tool message
-the model reads, never an exception. See docs/decisions/0015-conversation.md.
+the model reads, never an exception. See docs/decisions/0016-conversation.md.
 """
 
 from __future__ import annotations
