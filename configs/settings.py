@@ -71,6 +71,9 @@ class LLMSettings(_Section):
     threads: int = Field(2, ge=1)
     seed: int = 7
     structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
+    native_tools: bool = False
+    """The server returns OpenAI tool calls (``bind_tools``); otherwise function calling uses
+    the constrained JSON path (services/conversation.py)."""
 
 
 class RoleModels(_Section):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bfcl.checker import check
+from services.function_calling import to_messages
 
 DATA_DIR = Path(os.environ.get("ANIMAGENT_BFCL_DIR", "/work/shared/benchmarks/bfcl"))
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "bfcl.json"
@@ -48,6 +49,39 @@ def _messages(record: dict[str, Any]) -> list[dict[str, Any]]:
     return list(turns[0]) if turns and isinstance(turns[0], list) else list(turns)
 
 
+def converse(
+    record: dict[str, Any],
+    similarity: Any,
+    ground_values: bool,
+    threshold: float,
+) -> tuple[list[dict[str, dict[str, Any]]], str]:
+    """One BFCL record as one user turn of the product's ``Conversation``; the calls it made.
+
+    The record's function docs become the conversation's functions (their bodies only say
+    "done": BFCL scores the calls, not results), earlier turns of the question become the
+    chat history, and one round is played without the closing text answer, which BFCL does
+    not score.
+    """
+    from services.conversation import Conversation, function_from_definition
+    from services.llm import get_chat_model
+
+    functions = [function_from_definition(fn, lambda args: "done") for fn in record["function"]]
+    chat = Conversation(
+        functions,
+        model=get_chat_model(),
+        max_rounds=1,
+        max_calls=8,
+        answer=False,
+        similarity=similarity,
+        threshold=threshold,
+        ground_values=ground_values,
+    )
+    *history, last = _messages(record)
+    chat.messages.extend(to_messages(history))
+    turn = chat.send(str(last.get("content", "")))
+    return [{c.name: c.arguments} for c in turn.calls], turn.stopped
+
+
 def evaluate_file(
     category: str,
     questions: Path,
@@ -59,26 +93,20 @@ def evaluate_file(
     threshold: float = THRESHOLD,
 ) -> dict[str, Any]:
     """Run every record of one file and score it with the AST checker."""
-    from services.function_calling import call_functions, embedding_similarity
+    from services.function_calling import embedding_similarity
 
     records = load_jsonl(questions)[:limit]
     truth: dict[str, Any] = {}
     if answers is not None:
         truth = {r["id"]: r["ground_truth"] for r in load_jsonl(answers)}
     similarity = embedding_similarity() if select else None
-    correct, seconds, failures, methods = 0, [], [], {}
+    correct, seconds, failures = 0, [], []
+    methods: dict[str, int] = {}
     for record in records:
         started = time.perf_counter()
-        calls, decision = call_functions(
-            record["function"],
-            _messages(record),
-            max_calls=8,
-            ground_values=ground_values,
-            similarity=similarity,
-            threshold=threshold,
-        )
+        calls, stopped = converse(record, similarity, ground_values, threshold)
         seconds.append(time.perf_counter() - started)
-        methods[decision.method] = methods.get(decision.method, 0) + 1
+        methods[stopped] = methods.get(stopped, 0) + 1
         ok, reason = check(category, calls, record["function"], truth.get(record["id"]))
         correct += ok
         if len(seconds) % 25 == 0:
