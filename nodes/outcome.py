@@ -11,10 +11,28 @@ from __future__ import annotations
 from typing import Any
 
 from planning.build import ITEM_COUNT_SLOT
-from state import Evaluation, Intent, Plan, StepResult
+from state import Evaluation, Intent, Plan, Step, StepResult
 from tools.registry import ToolRegistry
 
 EXIT_DONE, EXIT_INCOMPLETE = 0, 5
+
+
+def _weak_inputs(step_id: str, steps: list[Step], evaluations: dict[str, Evaluation]) -> list[str]:
+    """The steps upstream of ``step_id`` whose results did not pass the bar."""
+    by_id = {s.id: s for s in steps}
+    seen: set[str] = set()
+    todo = list(by_id[step_id].depends_on) if step_id in by_id else []
+    weak = []
+    while todo:
+        dep = todo.pop()
+        if dep in seen:
+            continue
+        seen.add(dep)
+        evaluation = evaluations.get(dep)
+        if evaluation is None or not evaluation.passed:
+            weak.append(dep)
+        todo += by_id[dep].depends_on if dep in by_id else []
+    return sorted(weak)
 
 
 def _why(plan: Plan | None, kind: str) -> str:
@@ -48,7 +66,15 @@ def deliverables(
                 failed += 1
                 reasons.append(f"{step.id} ({step.tool}) failed: {result.error[:200]}")
             elif evaluation is not None and evaluation.passed:
-                made += 1
+                weak = _weak_inputs(step.id, steps, evaluations)
+                if weak:
+                    below += 1
+                    reasons.append(
+                        f"{step.id} ({step.tool}) is built from {', '.join(weak)}, which "
+                        "did not pass the quality bar"
+                    )
+                else:
+                    made += 1
             else:
                 below += 1
                 score = f"{evaluation.score:.2f}" if evaluation else "unscored"

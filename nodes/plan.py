@@ -30,12 +30,14 @@ from planning.check import validate_steps
 from planning.choose import rank_tools
 from planning.memory import load_past_plans
 from planning.replan import merge_steps
-from services.llm import get_chat_model
+from services.llm import LLMUnavailableError, get_chat_model
 from services.structured import decide, system_user
 from state import Brief, Context, Decision, Intent, Plan, State, Step, Thought
 from state.models import Strategy
 from tools.registry import ToolRegistry, default_registry
 
+KNOB_TYPES = ("integer", "number", "boolean")
+"""Argument types a ReAct call may set: content (lines, notes, prompts) is never the model's."""
 RANK_KEEP = 0.5
 """A proposed tool is kept when the ranking (hints + similar past plans) scores it this high."""
 _VARIANTS = ("options", "variations", "alternatives", "versions", "explore", "ideas")
@@ -223,23 +225,48 @@ def react_action(
     """Thought -> action: the model calls the tool to run next, through function calling.
 
     The offered functions are the steps the plan can take now (their inputs exist); the call's
-    arguments may set only parameters that are not request slots, and only to values the
-    request states. A call to anything else, or no call, takes the first candidate (recorded).
+    arguments may set only knobs (numbers and switches that are not request slots), and only
+    to values the request states. A call to anything else, or no call, takes the first
+    candidate (recorded).
     """
     from services.function_calling import call_functions, functions_from_tools
 
     names = list(dict.fromkeys(d.tool for d in candidates))
-    functions = functions_from_tools([registry.get(n).tool for n in names])  # type: ignore[union-attr]
+    functions = []
+    for fn in functions_from_tools([registry.get(n).tool for n in names]):  # type: ignore[union-attr]
+        # Offer only what the model may decide: request slots and typed inputs are the
+        # planner's (a smaller schema is also a grammar every llama.cpp build accepts).
+        spec = registry.get(fn["name"])
+        skip = SLOT_NAMES | set(spec.consumes if spec else {})
+        params = fn.get("parameters") or {}
+        props = {
+            k: v
+            for k, v in (params.get("properties") or {}).items()
+            if k not in skip and v.get("type") in KNOB_TYPES
+        }
+        required = [k for k in params.get("required") or [] if k in props]
+        functions.append(
+            {**fn, "parameters": {**params, "properties": props, "required": required}}
+        )
     # The request is the only human turn: function calling grounds argument values in it.
     observed = f"Observations so far:\n{_observations(state)}\nThe one tool to run next:"
-    calls, decision = call_functions(
-        functions,
-        [{"role": "user", "content": request}, {"role": "assistant", "content": observed}],
-        model=get_chat_model("planner"),
-        max_calls=1,
-        node="plan",
-        max_tokens=160,
-    )
+    try:
+        calls, decision = call_functions(
+            functions,
+            [{"role": "user", "content": request}, {"role": "assistant", "content": observed}],
+            model=get_chat_model("planner"),
+            max_calls=1,
+            node="plan",
+            max_tokens=160,
+        )
+    except LLMUnavailableError as exc:
+        # A server that refuses this one request (e.g. a grammar it cannot build) leaves the
+        # choice to the plan; a server that is really down fails the next call loudly.
+        reason = f"the model could not be asked ({str(exc)[:120]})"
+        decision = Decision(
+            node="plan", schema_name="FunctionCalls", method="fallback", reason=reason
+        )
+        return candidates[0], decision, f"Action: {candidates[0].tool} ({reason})"
     for call in calls:
         name, args = next(iter(call.items()))
         chosen = next((d for d in candidates if d.tool == name), None)

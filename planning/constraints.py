@@ -326,7 +326,7 @@ def _spans(sentence: str) -> list[tuple[str, int, int, bool]]:
 
 def classify_names(text: str) -> tuple[list[str], list[str]]:
     """(people, other names): capitalized names outside quotes, split by where they stand."""
-    plain = re.sub(r"\b(Mr|Mrs|Ms|Dr|Prof)\.", lambda m: m.group(1) + " ", _outside_quotes(text))
+    plain = re.sub(r"\b(Mr|Mrs|Ms|Dr|Prof)\.\s+", r"\1 ", _outside_quotes(text))
     # Evidence per name: it speaks or is spoken to (person), it stands after a place word, a
     # determiner or looks like a product (other), or nothing says (a person, weakly).
     strong_person: list[str] = []

@@ -230,6 +230,7 @@ def make_spec(
 _DEFAULT: ToolRegistry | None = None
 _DEFAULT_LOCK = threading.Lock()
 BUILTIN_MODULES = (
+    "tools.answer",
     "tools.dialogue",
     "tools.voice",
     "tools.scene",

@@ -245,7 +245,7 @@ def test_fake_model_sample_through_the_real_graph(model: str) -> None:
         saved = runs[rid]["saved"]
         lines = saved["lines"]
         final = saved["final"]
-        assert row["lines"] == len(lines) and row["llm_calls"] > 0
+        assert row["lines"] == len(lines)
         wanted = labels[rid]["counts"].get("lines")
         if wanted is not None:
             assert row["constraints"]["line_count"] is (len(lines) == wanted)
@@ -255,7 +255,8 @@ def test_fake_model_sample_through_the_real_graph(model: str) -> None:
         if expected is not None:
             assert row["exit_ok"] is (final.get("exit_code", 0) == expected)
         if model == "fake-garbage":
-            assert methods and all(m == "fallback" for m in methods)  # nothing was readable
+            # nothing was readable: every model decision fell back (rules decide the rest)
+            assert all(m in ("fallback", "deterministic") for m in methods)
         if model == "fake-echo" and lines:
             request = labels[rid]["request"][:40].lower()
             echoed = [ln for ln in lines if ln["text"].lower().startswith(request)]

@@ -76,16 +76,16 @@ def test_request_from_a_file(fake: FakeChatModel, tmp_path: Path, isolated_dirs:
     request = tmp_path / "request.txt"
     request.write_text(DEMO + "\n", encoding="utf-8")
     result = runner.invoke(app, ["run", "--file", str(request), "--thread-id", "f1", "--guess"])
-    assert result.exit_code == 0, result.output
     manifest = json.loads((isolated_dirs / "outputs" / "f1" / "manifest.json").read_text())
     assert manifest["request"] == DEMO
+    assert result.exit_code == manifest["exit_code"] == 5, result.output  # no image weights here
 
 
 def test_request_from_stdin(fake: FakeChatModel, isolated_dirs: Path) -> None:
     result = runner.invoke(app, ["run", "-", "--thread-id", "s1", "--guess"], input=DEMO)
-    assert result.exit_code == 0, result.output
     manifest = json.loads((isolated_dirs / "outputs" / "s1" / "manifest.json").read_text())
     assert manifest["request"] == DEMO
+    assert result.exit_code == manifest["exit_code"] == 5, result.output
 
 
 def test_request_file_problems_exit_2(tmp_path: Path) -> None:

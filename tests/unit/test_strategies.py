@@ -42,7 +42,9 @@ def test_react_acts_one_tool_call_at_a_time(fake: FakeChatModel) -> None:
         "Action: call synthesize_voice",
         "Action: call assemble_scene",
     ]
-    assert final["status"] == "complete"
+    # Honest to the end: the picture a scene needs cannot be made without image weights.
+    assert final["status"] == "incomplete"
+    assert [d["status"] for d in final["deliverables"]] == ["made", "made", "unavailable", "made"]
 
 
 def test_react_call_to_an_unready_tool_falls_back_and_says_so(fake: FakeChatModel) -> None:
@@ -89,11 +91,12 @@ def test_auto_chooses_reflexion_for_a_replan_and_records_why(fake: FakeChatModel
         return next(answers, None) or dialogue_script(messages)
 
     fake.scripts["Dialogue"] = flaky
-    values = run(DEMO, "x1", max_replans=1)
+    request = "Write a short dialogue where Luca and Alberto talk on the beach and voice it"
+    values = run(request, "x1", max_replans=1)
     plan = values["plan"]
     assert plan.strategy == "reflexion"
     assert plan.rationale.startswith("a step failed")
-    assert [s.id for s in plan.steps] == ["s4", "s5", "s6"]
+    assert [s.id for s in plan.steps] == ["s3", "s4"]
     assert values["final"]["status"] == "complete"
     lessons = [c for c in fake.calls_for("PlanProposal")]
     assert "Lessons from earlier attempts" in str(lessons[0]["messages"][-1].content)

@@ -31,7 +31,13 @@ def draft(**kw: object) -> IntentDraft:
 
 def test_rules_read_the_demo() -> None:
     assert classify_names(DEMO) == (["Luca", "Alberto"], [])
-    assert rule_deliverables(DEMO) == ["dialogue", "voice", "scene"]
+    assert rule_deliverables(DEMO) == ["dialogue", "voice", "image", "scene"]
+    assert rule_deliverables("A radio play scene where Mia and Tom argue") == [
+        "dialogue",
+        "voice",
+        "scene",
+    ]
+    assert rule_deliverables("How many in-betweens do two keyframes need?") == ["answer"]
     intent = merge_intent(DEMO, draft(characters=["Luca", "Luigi"], confidence=0.0))
     assert intent.characters == ["Luca", "Alberto"]  # Luigi is not in the request
     assert intent.setting == "on the beach at sunset"
