@@ -316,7 +316,7 @@ class HarnessReport:
             "duplicated_heavy_steps": sum(len(x.duplicated_heavy) for x in t),
             "lost_outputs": sum(len(x.lost) for x in t),
             "corrupt_outputs": sum(len(x.corrupt) for x in t),
-            "failed_to_finish": sum(x.exit_code != 0 for x in t),
+            "failed_to_finish": sum(x.exit_code not in FINISHED for x in t),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -330,8 +330,12 @@ class HarnessReport:
         }
 
 
-def _reference(base: Path, timeout: float) -> tuple[dict[str, str], float, float]:
-    """Deliverables of an uninterrupted run, its length, and when its first tool started."""
+FINISHED = (0, 5)
+"""Exit codes of a run that reached its final report: complete (0) or honestly incomplete (5)."""
+
+
+def _reference(base: Path, timeout: float) -> tuple[dict[str, str], float, float, int]:
+    """Deliverables of an uninterrupted run, its length, when its first tool started, its exit."""
     work = base / "reference"
     work.mkdir(parents=True)
     started = time.perf_counter()
@@ -344,10 +348,10 @@ def _reference(base: Path, timeout: float) -> tuple[dict[str, str], float, float
     code = _finish(proc, 1.0)
     seconds = time.perf_counter() - started
     found = _deliverables(work)
-    if code != 0 or not found or "" in found.values():
+    if code not in FINISHED or not found or "" in found.values():
         err = (work / "run.err").read_text("utf-8", "replace")[-2000:]
         raise RuntimeError(f"the uninterrupted reference run failed (exit {code}): {err}")
-    return found, seconds, first_tool or seconds / 2
+    return found, seconds, first_tool or seconds / 2, code
 
 
 def run_trial(
@@ -356,6 +360,7 @@ def run_trial(
     reference: dict[str, str],
     window: tuple[float, float],
     timeout: float,
+    reference_code: int = 0,
 ) -> Trial:
     """One trial: run, SIGKILL after a seeded delay, resume until done, compare.
 
@@ -388,7 +393,7 @@ def run_trial(
     recorded_at_kill = _records(work)
     lines_at_kill = len(_log_lines(work))
     resumes = 0
-    while code != 0 and resumes < 3:
+    while code not in FINISHED and resumes < 3:
         resumes += 1
         code = _finish(_spawn("resume", work), timeout)
         if code == 2:  # killed before the first checkpoint: no such thread yet; run it again
@@ -406,7 +411,7 @@ def run_trial(
         killed_in_step=in_step,
         resumes=resumes,
         exit_code=int(code),
-        identical=code == 0 and found == reference,
+        identical=code == reference_code and found == reference,
         duplicated=duplicated,
         duplicated_heavy=[d for d in duplicated if d.split("#")[0] in heavy_steps],
         lost=sorted(p for p in reference if not found.get(p)),
@@ -422,9 +427,11 @@ def run_harness(
     with tempfile.TemporaryDirectory(prefix="animagent-crash-") as tmp:
         base = Path(work_dir) if work_dir is not None else Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        reference, ref_s, first_tool = _reference(base, timeout)
+        reference, ref_s, first_tool, ref_code = _reference(base, timeout)
         window = (first_tool, ref_s)
-        done = [run_trial(base, seed + i, reference, window, timeout) for i in range(trials)]
+        done = [
+            run_trial(base, seed + i, reference, window, timeout, ref_code) for i in range(trials)
+        ]
         return HarnessReport(done, ref_s, reference, seed)
 
 
