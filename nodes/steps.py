@@ -13,6 +13,7 @@ from langgraph.config import get_config, get_stream_writer
 
 from nodes.common import brief_facts, output_folder
 from planning.refs import NO_CHANGE, map_references
+from services.llm import LLMUnavailableError
 from services.outputs import load_step_record, save_step_record
 from services.redact import configured_secrets, redact
 from state import Artifact, Context, State, StepResult, StepTask, Thought
@@ -162,6 +163,10 @@ def execute(task: StepTask, ctx: Context, spec_override: ToolSpec | None = None)
             artifacts=artifacts,
             seconds=round(time.perf_counter() - started, 3),
         )
+    except LLMUnavailableError:
+        # The model is down, not the step: stop the run (checkpointed, exit 4 with the resume
+        # command) instead of recording a failure that would re-plan around an outage.
+        raise
     except (ToolArgumentError, ToolUnavailableError, ValueError, RuntimeError, OSError) as exc:
         result = StepResult(
             step_id=step.id,
