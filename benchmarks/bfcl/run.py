@@ -23,7 +23,9 @@ from typing import Any
 from benchmarks.bfcl.checker import check
 from services.function_calling import to_messages
 
-DATA_DIR = Path(os.environ.get("ANIMAGENT_BFCL_DIR", "/work/shared/benchmarks/bfcl"))
+# ../shared/benchmarks/bfcl beside the checkout (as for TaskBench); ANIMAGENT_BFCL_DIR wins.
+SHARED_BFCL = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "bfcl"
+DATA_DIR = Path(os.environ.get("ANIMAGENT_BFCL_DIR", str(SHARED_BFCL)))
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "bfcl.json"
 CATEGORIES = ["simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance"]
 # The relevance cut-off for MiniLM cosine similarity between the request and a function's name
@@ -116,7 +118,7 @@ def evaluate_file(
     total = len(records)
     return {
         "category": category,
-        "file": str(questions),
+        "file": questions.name,  # the name only: no machine path in committed results
         "total": total,
         "correct": correct,
         "accuracy": correct / total if total else 0.0,
