@@ -358,6 +358,7 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         kept = list(previous.steps)
     first = previous.next_id if previous else 1
     remaining = 0
+    chosen: Draft | None = None
     if strategy == "react":
         _, _, waiting = merge_steps(kept, drafts, first, limit=0)
         blocked = {id(d) for d in waiting}
@@ -368,9 +369,10 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             chosen, decision, action = react_action(state, registry, request, ready)
             decisions.append(decision)
             thoughts.append(Thought(node="plan", text=action))
-            drafts = [d for d in drafts if d is chosen or id(d) not in blocked]
         remaining = max(0, len(waiting) - (1 if ready else 0))
-    steps, next_id, _ = merge_steps(kept, drafts, first, limit=1 if strategy == "react" else None)
+    steps, next_id, _ = merge_steps(
+        kept, drafts, first, limit=1 if strategy == "react" else None, only=chosen
+    )
     steps, more = validate_steps(steps, registry, set(names))
     repairs += more
     fresh = [s for s in steps if s.id not in {k.id for k in kept}]

@@ -26,12 +26,19 @@ def _args_for(draft: Draft, ids: list[str | None]) -> dict[str, Any] | None:
 
 
 def merge_steps(
-    kept: list[Step], drafts: list[Draft], next_id: int, *, limit: int | None = None
+    kept: list[Step],
+    drafts: list[Draft],
+    next_id: int,
+    *,
+    limit: int | None = None,
+    only: Draft | None = None,
 ) -> tuple[list[Step], int, list[Draft]]:
-    """Kept steps plus the drafts' new steps (at most ``limit`` new ones).
+    """Kept steps plus the drafts' new steps (at most ``limit``; with ``only``, that one alone).
+
+    Drafts stay in place: their links are positions in ``drafts``.
 
     Returns the steps, the next free id number, and the drafts left for later (beyond
-    ``limit``, or waiting on a draft beyond it).
+    ``limit``, not ``only``, or waiting on a draft left for later).
     """
     steps = list(kept)
     ids: list[str | None] = [None] * len(drafts)
@@ -57,7 +64,7 @@ def merge_steps(
         if match is not None:
             ids[i] = match.id
             continue
-        if limit is not None and added >= limit:
+        if (limit is not None and added >= limit) or (only is not None and draft is not only):
             left.append(draft)
             continue
         new_id = f"s{next_id}"

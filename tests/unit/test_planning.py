@@ -240,3 +240,22 @@ def test_past_plans_choose_between_tools_that_make_the_same_thing() -> None:
     names = {s.name for s in registry.all()} - set(registry.unavailable())
     builder = Builder(registry, names, {}, intent, text, scores)
     assert [d.tool for d in builder.build()] == ["write_dialogue"]
+
+
+def test_react_can_take_a_later_step_before_an_earlier_unrelated_one() -> None:
+    # Drafts in deliverable order: an image first, then the dialogue and its voice. Taking the
+    # dialogue, then the voice, while the image waits, must link the voice to the dialogue.
+    builder = Builder(
+        default_registry(),
+        {"write_dialogue", "synthesize_voice", "generate_image"},
+        {},
+        intent_for("Draw Luca, and write and voice a dialogue with Alberto", ["image", "voice"]),
+        "Draw Luca, and write and voice a dialogue with Alberto",
+    )
+    drafts = builder.build()
+    assert [d.tool for d in drafts] == ["generate_image", "write_dialogue", "synthesize_voice"]
+    steps, next_id, _ = merge_steps([], drafts, 1, limit=1, only=drafts[1])
+    steps, next_id, left = merge_steps(steps, drafts, next_id, limit=1, only=drafts[2])
+    assert [(s.id, s.tool) for s in steps] == [("s1", "write_dialogue"), ("s2", "synthesize_voice")]
+    assert steps[1].args["lines"] == "$s1.lines" and steps[1].depends_on == ["s1"]
+    assert [d.tool for d in left] == ["generate_image"]
