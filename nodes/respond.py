@@ -119,7 +119,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     if artifacts:
         lines.append("Files: " + ", ".join(a["path"] for a in artifacts))
     if unjudged:
-        lines.append(f"Not judged (the judge's reply was unreadable; checks only): {unjudged}")
+        lines.append(f"Not judged (no judge could score them; checks only): {unjudged}")
     if missing:
         lines.append("Not done: " + "; ".join(missing))
     lines.append(
