@@ -90,7 +90,7 @@ def test_brief_for_the_demo_request(
 
 
 @pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
+def chroma_process(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     exe = Path(sys.executable).parent / "chroma"
     binary = str(exe) if exe.exists() else shutil.which("chroma")
     assert binary, "chromadb's `chroma` command is missing: reinstall chromadb"
@@ -113,7 +113,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
                 assert proc.poll() is None, "chroma run exited early"
                 assert time.monotonic() < deadline, "chroma run did not answer in 60 s"
                 time.sleep(0.2)
-        yield port
+        yield port, proc
     finally:
         proc.terminate()
         try:
@@ -121,6 +121,11 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture
+def chroma_server(chroma_process: tuple[int, subprocess.Popen[bytes]]) -> int:
+    return chroma_process[0]
 
 
 def test_server_mode_against_a_real_chroma_run(
@@ -153,3 +158,59 @@ def test_unreachable_server_message(tmp_path: Path, embedder: Embedder) -> None:
     )
     with pytest.raises(KnowledgeBaseError, match=f"127.0.0.1:{port} cannot be reached"):
         ingest_paths(KnowledgeBase(settings, embedder=embedder), [SEED[0]])
+
+
+def test_a_chroma_server_that_goes_away_mid_run(
+    embedder: Embedder,
+    chroma_process: tuple[int, subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fault matrix: the knowledge server dies after retrieval; the run still ends, honestly."""
+    import json
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from configs.settings import get_settings
+    from graph.builder import build_graph
+    from services.fake_llm import FakeChatModel
+    from services.llm import override_models
+    from state import Context
+
+    port, proc = chroma_process
+    monkeypatch.setattr(knowledge_base, "_KBS", {})
+    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__MODE", "http")
+    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__PORT", str(port))
+    monkeypatch.setenv("ANIMAGENT_KNOWLEDGE__TIMEOUT_S", "2")
+    monkeypatch.setenv("ANIMAGENT_ALLOW_MODEL_REQUESTS", "0")
+    get_settings.cache_clear()
+    lines = [
+        {"character": "Luca", "text": "The tide is coming in fast tonight."},
+        {"character": "Alberto", "text": "Then we race it to the rocks!"},
+    ]
+    fake = FakeChatModel(
+        scripts={
+            "Dialogue": json.dumps({"title": "Tide", "lines": lines}),
+            "Judgement": {"score": 0.9, "reasons": ["lively"]},
+        }
+    )
+    request = "Write a short dialogue where Luca and Alberto talk on the beach and voice it"
+    config = {"configurable": {"thread_id": "kb-gone"}}
+    with override_models(fake):
+        graph = build_graph(InMemorySaver())
+        for update in graph.stream(
+            {"request": request}, config, context=Context(), stream_mode="updates"
+        ):
+            if "retrieve" in update:
+                assert update["retrieve"]["brief"].items  # the server answered retrieval
+                proc.terminate()  # ... and goes away before planning
+                proc.wait(timeout=10)
+        values = graph.get_state(config).values
+    final = values["final"]
+    assert [(d["kind"], d["status"]) for d in final["deliverables"]] == [
+        ("dialogue", "made"),
+        ("voice", "made"),
+    ]
+    assert final["status"] == "complete" and final["exit_code"] == 0
+    assert any("past plans unavailable" in t for t in final["thoughts"])
+    assert final["learned"] == [] and final["learned_plan"] == ""  # nothing could be stored
+    get_settings.cache_clear()
