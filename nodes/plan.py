@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, create_model
 from configs.settings import get_settings
 from nodes import prompts
 from nodes.common import brief_facts, context_of, effective_request
-from planning.build import SLOT_NAMES, Builder, Draft
+from planning.build import SLOT_NAMES, Builder, Draft, hint_hits
 from planning.check import validate_steps
 from planning.choose import rank_tools
 from planning.memory import load_past_plans
@@ -156,7 +156,6 @@ def _with_proposal(builder: Builder, proposed: list[str]) -> list[str]:
     """Add proposed tools the plan can use; return the repairs (what was ignored and why)."""
     repairs: list[str] = []
     planned = {d.tool for d in builder.drafts}
-    words = set(builder.request.lower().split())
     for tool in dict.fromkeys(proposed):
         spec = builder.catalog.get(tool)
         if spec is None or tool in planned:
@@ -164,7 +163,7 @@ def _with_proposal(builder: Builder, proposed: list[str]) -> list[str]:
         feeds = any(builder.catalog.can_feed(tool, d.tool) for d in builder.drafts)
         asked = (
             spec.makes in builder.intent.deliverables
-            or any(set(h.lower().split()) <= words for h in spec.hints)
+            or hint_hits(spec, builder.request) > 0
             or builder.scores.get(tool, 0.0) >= RANK_KEEP
         )
         if not (feeds or asked):

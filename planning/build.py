@@ -8,8 +8,8 @@
    needs a dialogue, a scene needs voice clips).
 3. Arguments come from the request's slots (characters, premise, counts, quoted lines, tone,
    ...) by name; a tool opts in by naming its parameters after a slot.
-4. Step ids are assigned here, never by a model: ``s1``, ``s2`` ... from the plan's counter, so
-   an id is unique for the life of a thread, across re-plans and resumes.
+4. Drafts carry no ids: ``planning.replan.merge_steps`` gives them system ids (``s1``, ``s2``
+   ... from the plan's counter, never a model's), unique for the life of a thread.
 
 Nothing here names a tool: a plugin tool that declares ``makes`` is a deliverable like any
 other.
@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planning.catalog import Catalog, ToolInfo, makers, producers
-from planning.refs import ref
-from state.models import Intent, Step
+from state.models import Intent
 
 ITEM_COUNT_SLOT = {"image": "images"}
 """Deliverables made once per counted item, and the count that says how many."""
@@ -88,6 +87,12 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
+def hint_hits(info: ToolInfo | None, request: str) -> int:
+    """How many of a tool's hints the request's words contain (whole words)."""
+    words = _words(request)
+    return sum(1 for h in (info.hints if info else ()) if _words(h) <= words)
+
+
 def pick(
     candidates: list[str],
     catalog: Catalog,
@@ -98,14 +103,15 @@ def pick(
 
     Without a ranking, the one whose hints best match the request; catalog order breaks ties.
     """
-    words = _words(request)
-
-    def hinted(name: str) -> int:
-        info = catalog.get(name)
-        return sum(1 for h in (info.hints if info else ()) if _words(h) <= words)
-
     ranked = scores or {}
-    return max(candidates, key=lambda n: (ranked.get(n, 0.0), hinted(n), -candidates.index(n)))
+    return max(
+        candidates,
+        key=lambda n: (
+            ranked.get(n, 0.0),
+            hint_hits(catalog.get(n), request),
+            -candidates.index(n),
+        ),
+    )
 
 
 class Builder:
@@ -233,18 +239,3 @@ class Builder:
         for kind in self.intent.deliverables:
             self.deliverable(kind)
         return self.drafts
-
-
-def assign_ids(drafts: list[Draft], first: int) -> tuple[list[Step], int]:
-    """Steps with system ids ``s{first}``, ``s{first+1}`` ...; returns them and the next id."""
-    ids = [f"s{first + i}" for i in range(len(drafts))]
-    steps = []
-    for i, draft in enumerate(drafts):
-        args = dict(draft.args)
-        for arg, (source, out_field) in draft.links.items():
-            args[arg] = ref(ids[source], out_field)
-        depends = list(dict.fromkeys(ids[s] for s, _ in draft.links.values()))
-        steps.append(
-            Step(id=ids[i], tool=draft.tool, args=args, depends_on=depends, purpose=draft.purpose)
-        )
-    return steps, first + len(drafts)
