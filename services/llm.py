@@ -64,10 +64,26 @@ class UsageCounter(BaseCallbackHandler):
                 usage = getattr(getattr(gen, "message", None), "usage_metadata", None) or {}
                 prompt += int(usage.get("input_tokens", 0))
                 completion += int(usage.get("output_tokens", 0))
-        with _USAGE_LOCK:
-            USAGE.calls += 1
-            USAGE.prompt_tokens += prompt
-            USAGE.completion_tokens += completion
+        _add(prompt, completion)
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        """Count a call that failed after the model answered (e.g. a reply cut at max_tokens).
+
+        openai's ``LengthFinishReasonError`` carries the completion and its usage: the tokens
+        were spent even though no result came back, so they count.
+        """
+        usage = getattr(getattr(error, "completion", None), "usage", None)
+        _add(
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+        )
+
+
+def _add(prompt: int, completion: int) -> None:
+    with _USAGE_LOCK:
+        USAGE.calls += 1
+        USAGE.prompt_tokens += prompt
+        USAGE.completion_tokens += completion
 
 
 _COUNTER = UsageCounter()

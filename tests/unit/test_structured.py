@@ -122,3 +122,50 @@ def test_truncated_reply_keeps_its_complete_items() -> None:
     )
     assert decision.method == "salvaged" and "max_tokens=40" in decision.reason
     assert value.calls == [{"name": "f", "arguments": {"a": 1}}]
+
+
+def test_a_reply_cut_at_max_tokens_is_counted_with_its_tokens() -> None:
+    """The tokens of a cut reply were spent: the usage counter counts the call and them."""
+    from typing import Any
+
+    import openai
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from openai.types.chat import ChatCompletion
+
+    from services.llm import _COUNTER, USAGE
+
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "length",
+                    "message": {"role": "assistant", "content": '{"calls": ['},
+                }
+            ],
+            "usage": {"prompt_tokens": 70, "completion_tokens": 40, "total_tokens": 110},
+        }
+    )
+
+    class CutModel(FakeListChatModel):
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            raise openai.LengthFinishReasonError(completion=completion)
+
+    before = USAGE.snapshot()
+    value, decision = decide(
+        Calls,
+        system_user("s", "u"),
+        node="t",
+        fallback=lambda reason: Calls(),
+        model=CutModel(responses=["unused"], callbacks=[_COUNTER]),
+        max_tokens=40,
+    )
+    after = USAGE.snapshot()
+    calls = after["calls"] - before["calls"]
+    assert decision.method in ("salvaged", "fallback") and calls >= 1
+    assert after["prompt_tokens"] - before["prompt_tokens"] == 70 * calls
+    assert after["completion_tokens"] - before["completion_tokens"] == 40 * calls
