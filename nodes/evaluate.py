@@ -58,15 +58,21 @@ def _texts(value: Any) -> list[str]:
 
 
 def copy_sources(request: str, intent: Intent | None, brief: Brief | None) -> list[str]:
-    """Texts a result must not repeat: the request (less its quoted lines), prompts, the past."""
+    """Texts a result must not repeat: the request (less its quoted lines), prompts, the brief.
+
+    The brief is what the studio knows (characters, style, past generations): the writers see
+    it as facts, so output that mostly repeats one of them is copied, not written.
+    """
     quoted = [q.text for q in intent.constraints.quotes] if intent else []
     unquoted = request
     for text in quoted:
         unquoted = unquoted.replace(text, " ")
     sources = [unquoted, *(v for v in vars(prompts).values() if isinstance(v, str))]
     for item in brief.items if brief else []:
+        # Studio facts reach the writers' prompts as facts: a line that recites one is a copy.
+        sources.append(item.text)
         if item.collection == PAST:
-            sources += [item.text, str(item.metadata.get("params", ""))]
+            sources.append(str(item.metadata.get("params", "")))
     return sources
 
 

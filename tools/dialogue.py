@@ -32,7 +32,7 @@ def _dialogue_schema(characters: tuple[str, ...], n_lines: int) -> type[BaseMode
     line: Any = create_model(
         "Line",
         character=(speaker, ...),
-        text=(str, Field(min_length=2, max_length=180)),
+        text=(str, Field(min_length=2, max_length=120)),
     )
     return create_model(
         "Dialogue",
@@ -41,12 +41,30 @@ def _dialogue_schema(characters: tuple[str, ...], n_lines: int) -> type[BaseMode
     )
 
 
+_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
+"""Markup a model sometimes wraps a line in (``<p>``): not words anyone says."""
+_SELF_DESCRIBED = r"(?:is|are|was|were|has|have|had|looks|seems)\b"
+
+
+def described(line: dict[str, str]) -> bool:
+    """A line that describes its own speaker in the third person ("Luca is a boy who...").
+
+    That is narration, not something the character says, whatever the line's label.
+    """
+    who = str(line.get("character", "")).strip()
+    if not who or who.lower() == "narrator":
+        return False
+    text = _TAG.sub(" ", str(line.get("text", ""))).strip().lstrip("\"'“‘ ")
+    subject = rf"{re.escape(who)}(?:\s+and\s+[A-Z][\w'-]*)?"
+    return re.match(rf"{subject}\s+{_SELF_DESCRIBED}", text, re.IGNORECASE) is not None
+
+
 def _repair_lines(lines: list[dict[str, str]], characters: list[str]) -> list[dict[str, str]]:
     """Drop empty and repeated lines; if one voice says everything, let them take turns."""
     seen: set[str] = set()
     kept = []
     for line in lines:
-        text = " ".join(str(line.get("text", "")).split())
+        text = " ".join(_TAG.sub(" ", str(line.get("text", ""))).split())
         if len(text) < 2 or text.lower() in seen:
             continue
         seen.add(text.lower())
@@ -150,7 +168,7 @@ def write_dialogue(
         system_user(WRITER_PROMPT, user),
         node="write_dialogue",
         fallback=fallback,
-        max_tokens=60 + 60 * n_lines,
+        max_tokens=40 + 55 * n_lines,
         model=get_chat_model("writer").bind(**SAMPLING),  # type: ignore[arg-type]
     )
     data = value.model_dump()
@@ -200,6 +218,7 @@ def check_dialogue(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bo
         "no_repetition": all(varied(ln.get("text", "")) for ln in lines),
         "every_character_speaks": bool(wanted) and wanted <= speakers,
         "quoted_lines_spoken": all(spoken(q) for q in required),
+        "spoken_not_described": not any(described(ln) for ln in lines),
         "model_written": output.get("decision") != "fallback",
     }
 

@@ -164,3 +164,26 @@ def test_the_planner_hands_the_tone_to_the_voice() -> None:
     drafts = builder.build()
     assert [d.tool for d in drafts] == ["write_dialogue", "synthesize_voice"]
     assert drafts[1].args["tone"] == "excited" and drafts[0].args["mood"] == "excited"
+
+
+def test_a_line_that_describes_its_own_speaker_is_not_dialogue() -> None:
+    """ "Luca is a curious boy", labelled Luca, is narration: the dialogue check fails it."""
+    from tools.dialogue import _repair_lines, check_dialogue, described
+
+    narrated = {"character": "Luca", "text": "<p>Luca is a curious boy from the harbour.</p>"}
+    assert (
+        _repair_lines([narrated], ["Luca"])[0]["text"] == "Luca is a curious boy from the harbour."
+    )
+    assert described(narrated)
+    assert described({"character": "Luca", "text": "LUCA AND ALBERTO ARE ON THE BEACH."})
+    assert not described({"character": "Luca", "text": "Luca, is that you?"})
+    assert not described({"character": "Luca", "text": "Alberto is braver than me."})
+    assert not described({"character": "Narrator", "text": "Narrator is a role."})
+    spoken = [
+        {"character": "Luca", "text": "Look at the sun, it is sinking!"},
+        {"character": "Alberto", "text": "Race you to the rocks."},
+    ]
+    args = {"characters": ["Luca", "Alberto"], "n_lines": 2}
+    assert check_dialogue(args, {"lines": spoken})["spoken_not_described"]
+    told = [narrated, spoken[1]]
+    assert not check_dialogue(args, {"lines": told})["spoken_not_described"]
