@@ -98,6 +98,7 @@ class AgentSettings(_Section):
     web_search: bool = False
     top_k: int = Field(4, ge=1, le=50)
     tot_branches: int = Field(3, ge=2, le=6)
+    tot_depth: int = Field(1, ge=1, le=3)
     max_request_chars: int = Field(4000, ge=10)
     max_steps: int = Field(12, ge=1, le=64)
     tool_timeout_s: float = Field(900.0, ge=0)

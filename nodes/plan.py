@@ -40,6 +40,8 @@ KNOB_TYPES = ("integer", "number", "boolean")
 """Argument types a ReAct call may set: content (lines, notes, prompts) is never the model's."""
 RANK_KEEP = 0.5
 """A proposed tool is kept when the ranking (hints + similar past plans) scores it this high."""
+Candidate = tuple[float, Builder, list[str]]
+"""A Tree-of-Thoughts candidate: its score, its plan and the proposals it had to ignore."""
 _VARIANTS = ("options", "variations", "alternatives", "versions", "explore", "ideas")
 
 
@@ -124,8 +126,13 @@ def _propose(
     strategy: Strategy,
     ctx: Context,
     temperature: float | None,
+    so_far: list[str] | None = None,
 ) -> tuple[list[str], list[str], Decision]:
-    """The model's proposed tools (and numbered reasoning for CoT)."""
+    """The model's proposed tools (and numbered reasoning for CoT).
+
+    ``so_far`` (a deeper Tree-of-Thoughts level) names the tools of the plan being extended;
+    the model then names only tools to add.
+    """
     reasoning = strategy == "cot"
     schema = proposal_schema(tuple(names), min(ctx.max_steps, 6), reasoning)
     lessons = [r.lesson for r in state.get("reflections") or [] if r.action != "accept"][-3:]
@@ -136,6 +143,11 @@ def _propose(
         f"Deliverables: {', '.join(intent.deliverables)}\nTools:\n{_menu(registry, names)}"
         + (f"\nStudio facts: {facts}" if facts else "")
         + (f"\nLessons from earlier attempts: {' '.join(lessons)}" if lessons else "")
+        + (
+            f"\nPlan so far: {', '.join(so_far)}. Name only tools to add (none if it is complete)."
+            if so_far is not None
+            else ""
+        )
     )
     model: Any = get_chat_model("planner")
     if temperature is not None:
@@ -284,9 +296,19 @@ def react_action(
     return candidates[0], decision, f"Action: {candidates[0].tool} (the model named no usable tool)"
 
 
-def _score(drafts: list[Draft], notes: list[str], repairs: list[str]) -> float:
-    """Tree-of-Thoughts: fewer unmet deliverables, fewer repairs, fewer steps."""
-    return round(1.0 / (1 + len(notes)) + 0.2 / (1 + len(repairs)) + 0.1 / (1 + len(drafts)), 4)
+def _score(builder: Builder, repairs: list[str]) -> float:
+    """Tree-of-Thoughts value of a candidate plan, from what the plan is, not who proposed it.
+
+    Deliverables covered first, then fewer repairs (proposals the plan had to ignore), then
+    how relevant its tools are to the request (the tool ranking: hints and past plans), then
+    fewer steps.
+    """
+    wanted = set(builder.intent.deliverables)
+    made = {info.makes for d in builder.drafts if (info := builder.catalog.get(d.tool))}
+    coverage = len(wanted & made) / len(wanted) if wanted else 1.0
+    tools = [d.tool for d in builder.drafts]
+    relevance = sum(builder.scores.get(t, 0.0) for t in tools) / len(tools) if tools else 0.0
+    return round(coverage + 0.2 / (1 + len(repairs)) + 0.1 * relevance + 0.05 / (1 + len(tools)), 4)
 
 
 def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
@@ -321,26 +343,49 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     if note:
         thoughts.append(Thought(node="plan", text=note))
 
-    def candidate(temperature: float | None) -> tuple[float, Builder, list[str]]:
-        builder = Builder(registry, set(names), unavailable, intent, request, scores)
-        builder.build()
-        repairs: list[str] = []
+    def candidate(temperature: float | None, parent: Candidate | None = None) -> Candidate:
+        if parent is None:
+            builder = Builder(registry, set(names), unavailable, intent, request, scores)
+            builder.build()
+            repairs: list[str] = []
+        else:  # a deeper Tree-of-Thoughts level: extend a kept plan
+            builder, repairs = parent[1].fork(), list(parent[2])
         if strategy in ("cot", "tot", "reflexion") and names:
+            so_far = [d.tool for d in builder.drafts] if parent is not None else None
             proposed, reasoning, decision = _propose(
-                state, intent, registry, names, strategy, ctx, temperature
+                state, intent, registry, names, strategy, ctx, temperature, so_far
             )
             decisions.append(decision)
             if reasoning:
                 numbered = " ".join(f"{i}. {r}" for i, r in enumerate(reasoning, 1))
                 thoughts.append(Thought(node="plan", text=f"Reasoning: {numbered}"))
-            repairs = _with_proposal(builder, proposed)
-        return _score(builder.drafts, builder.notes, repairs), builder, repairs
+            repairs += _with_proposal(builder, proposed)
+        return _score(builder, repairs), builder, repairs
 
     temps = [0.2 + 0.3 * i for i in range(ctx.tot_branches)] if strategy == "tot" else [None]
     candidates = [candidate(t) for t in temps]
     if strategy == "tot":
         shown = ", ".join(f"{c[0]:.2f}" for c in candidates)
         thoughts.append(Thought(node="plan", text=f"Tree-of-Thoughts candidate scores: {shown}"))
+        # Beam search: each level extends every kept plan once; the best tot_branches of
+        # parents and children stay (a child must score higher to displace its parent).
+        beam = sorted(candidates, key=lambda c: -c[0])[: ctx.tot_branches]
+        for level in range(2, ctx.tot_depth + 1):
+            children = [candidate(temps[min(i, len(temps) - 1)], p) for i, p in enumerate(beam)]
+            kept = sorted(beam + children, key=lambda c: -c[0])[: ctx.tot_branches]
+            shown = ", ".join(f"{c[0]:.2f}" for c in children)
+            better = sum(1 for c in kept if any(c is k for k in children))
+            thoughts.append(
+                Thought(
+                    node="plan",
+                    text=f"Tree-of-Thoughts level {level}: extensions scored {shown}; "
+                    f"{better} kept",
+                )
+            )
+            if not better:
+                break  # no extension beat its parent: deeper levels would only repeat this
+            beam = kept
+        candidates = beam
     _, builder, repairs = max(candidates, key=lambda c: c[0])
     drafts = builder.drafts[: ctx.max_steps]
     if len(builder.drafts) > ctx.max_steps:

@@ -17,6 +17,7 @@ other.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,15 @@ class Builder:
         self.drafts: list[Draft] = []
         self.notes: list[str] = []
         self.repairs: list[str] = []
+
+    def fork(self) -> Builder:
+        """A copy to extend without touching this one (a Tree-of-Thoughts branch)."""
+        twin = copy.copy(self)
+        twin.drafts = [copy.copy(d) for d in self.drafts]
+        for draft in twin.drafts:
+            draft.args, draft.links = dict(draft.args), dict(draft.links)
+        twin.notes, twin.repairs = list(self.notes), list(self.repairs)
+        return twin
 
     def _info(self, tool: str) -> ToolInfo:
         info = self.catalog.get(tool)

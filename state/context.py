@@ -48,7 +48,10 @@ class Context:
     web_search: bool = _knob("web_search", "Allow web search.")  # type: ignore[assignment]
     top_k: int = _knob("top_k", "Knowledge results per query.")  # type: ignore[assignment]
     tot_branches: int = _knob(  # type: ignore[assignment]
-        "tot_branches", "Candidate plans for Tree-of-Thoughts."
+        "tot_branches", "Tree-of-Thoughts beam width: candidate plans kept per level."
+    )
+    tot_depth: int = _knob(  # type: ignore[assignment]
+        "tot_depth", "Tree-of-Thoughts depth: levels of extending the kept plans."
     )
     max_steps: int = _knob("max_steps", "Plan size limit.")  # type: ignore[assignment]
     output_subdir: str = field(

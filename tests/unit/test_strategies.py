@@ -100,3 +100,46 @@ def test_auto_chooses_reflexion_for_a_replan_and_records_why(fake: FakeChatModel
     assert values["final"]["status"] == "complete"
     lessons = [c for c in fake.calls_for("PlanProposal")]
     assert "Lessons from earlier attempts" in str(lessons[0]["messages"][-1].content)
+
+
+def test_tot_depth_extends_the_kept_plans_and_keeps_a_child_only_when_better(
+    fake: FakeChatModel, monkeypatch: Any
+) -> None:
+    """Depth 2, beam 2: two first proposals, then one extension of each kept plan.
+
+    Past plans (here: the ranking) voiced similar dialogues, so the extension that adds the
+    voice scores higher than its parent and replaces it.
+    """
+    import nodes.plan as plan_node
+
+    ranking = {"write_dialogue": 0.5, "synthesize_voice": 0.9}
+    monkeypatch.setattr(
+        plan_node,
+        "tool_ranking",
+        lambda request, registry, available: ({k: ranking.get(k, 0.0) for k in available}, ""),
+    )
+    answers = iter([[], [], ["synthesize_voice"], []])
+
+    def propose(messages: list[Any]) -> str:
+        return json.dumps({"tools": next(answers, [])})
+
+    fake.scripts["PlanProposal"] = propose
+    request = "Write a dialogue where Luca and Alberto talk about the sea"
+    values = run(request, "t2", strategy="tot", tot_branches=2, tot_depth=2)
+    calls = fake.calls_for("PlanProposal")
+    assert len(calls) == 4
+    assert "Plan so far" not in str(calls[0]["messages"][-1].content)
+    assert "Plan so far: write_dialogue." in str(calls[2]["messages"][-1].content)
+    texts = [t.text for t in values["thoughts"]]
+    assert any(t.startswith("Tree-of-Thoughts level 2") and t.endswith("1 kept") for t in texts)
+    assert [s.tool for s in values["plan"].steps] == ["write_dialogue", "synthesize_voice"]
+
+
+def test_tot_depth_stops_when_no_extension_beats_its_parent(fake: FakeChatModel) -> None:
+    fake.scripts["PlanProposal"] = {"tools": ["write_dialogue"]}
+    values = run(DEMO, "t3", strategy="tot", tot_branches=2, tot_depth=3)
+    # Level 2 extends both kept plans; nothing better came, so level 3 never runs.
+    assert len(fake.calls_for("PlanProposal")) == 4
+    texts = [t.text for t in values["thoughts"]]
+    assert any(t.startswith("Tree-of-Thoughts level 2") and t.endswith("0 kept") for t in texts)
+    assert not any(t.startswith("Tree-of-Thoughts level 3") for t in texts)
