@@ -372,9 +372,9 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         beam = sorted(candidates, key=lambda c: -c[0])[: ctx.tot_branches]
         for level in range(2, ctx.tot_depth + 1):
             children = [candidate(temps[min(i, len(temps) - 1)], p) for i, p in enumerate(beam)]
-            kept = sorted(beam + children, key=lambda c: -c[0])[: ctx.tot_branches]
+            best = sorted(beam + children, key=lambda c: -c[0])[: ctx.tot_branches]
             shown = ", ".join(f"{c[0]:.2f}" for c in children)
-            better = sum(1 for c in kept if any(c is k for k in children))
+            better = sum(1 for c in best if any(c is k for k in children))
             thoughts.append(
                 Thought(
                     node="plan",
@@ -384,7 +384,7 @@ def plan(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             )
             if not better:
                 break  # no extension beat its parent: deeper levels would only repeat this
-            beam = kept
+            beam = best
         candidates = beam
     _, builder, repairs = max(candidates, key=lambda c: c[0])
     drafts = builder.drafts[: ctx.max_steps]
