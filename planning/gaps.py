@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from planning.catalog import Catalog
+from planning.catalog import Catalog, ToolInfo
 from planning.link import inputs, outputs
 from planning.resources import TEXT, URL, Resources, kind_of
 
@@ -113,18 +113,58 @@ def bridge_urls(
     return out, added
 
 
+def _chain(
+    kind: str,
+    supplied: set[str],
+    candidates: Sequence[ToolInfo],
+    scores: Mapping[str, float],
+    depth: int,
+) -> list[str] | None:
+    """The best chain of tools that makes ``kind`` from ``supplied`` types (producers first).
+
+    Shorter chains win, then the higher least score along the chain; ``depth`` bounds its
+    length. None when no chain of scored-enough tools exists.
+    """
+    best: tuple[int, float, list[str]] | None = None
+    for tool in candidates:
+        if kind not in outputs(tool):
+            continue
+        chain: list[str] = []
+        have = set(supplied)
+        for need in dict.fromkeys(inputs(tool)):
+            if need in have:
+                continue
+            if depth <= 1:
+                break
+            rest = [c for c in candidates if c.name != tool.name and c.name not in chain]
+            sub = _chain(need, have, rest, scores, depth - 1)
+            if sub is None:
+                break
+            chain += sub
+            have |= {t for name in sub for c in candidates if c.name == name for t in outputs(c)}
+        else:
+            chain.append(tool.name)
+            key = (len(chain), -min(scores.get(n, 0.0) for n in chain))
+            if best is None or key < best[:2]:
+                best = (key[0], key[1], chain)
+    return best[2] if best else None
+
+
 def fill_gaps(
     chosen: Sequence[str],
     scores: Mapping[str, float],
     catalog: Catalog,
     resources: Resources,
     min_score: float,
+    depth: int = 2,
 ) -> tuple[list[str], list[str]]:
-    """Add the converter a chosen tool needs when nothing supplies one of its input types.
+    """Add the converters a chosen tool needs when nothing supplies one of its input types.
 
-    Among the tools whose output is the missing type and whose own inputs are available, the
-    best scored one is added if its score reaches ``min_score``. Text counts as always
-    available (the request itself is text).
+    Among the chains of tools (at most ``depth`` long) that make the missing type from what is
+    available, every tool scored at least ``min_score``, the shortest is added (ties: the one
+    whose weakest tool scores best). So "change the voice in my video" can get a video-to-
+    audio converter, and, when only text is at hand, a text-to-video step before it. Text
+    counts as always available (the request itself is text).
     """
     out = list(dict.fromkeys(chosen))
     notes: list[str] = []
@@ -138,20 +178,13 @@ def fill_gaps(
             for kind in dict.fromkeys(inputs(tool))
             if kind not in supplied
         ]
+        pool = [t for t in every if t.name not in out and scores.get(t.name, 0.0) >= min_score]
         added = False
         for name, kind in missing:
-            candidates = [
-                t.name
-                for t in every
-                if t.name not in out
-                and kind in outputs(t)
-                and all(i in supplied for i in inputs(t))
-                and scores.get(t.name, 0.0) >= min_score
-            ]
-            if candidates:
-                best = max(candidates, key=lambda t: scores.get(t, 0.0))
-                out.append(best)
-                notes.append(f"added {best}: {name} needs {kind}")
+            chain = _chain(kind, supplied, pool, scores, depth)
+            if chain:
+                out += chain
+                notes.append(f"added {' -> '.join(chain)}: {name} needs {kind}")
                 added = True
                 break
         if not added:

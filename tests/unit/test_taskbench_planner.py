@@ -325,6 +325,40 @@ def test_fill_gaps_adds_the_converter_an_unfed_tool_needs(data: Path) -> None:
     ]
 
 
+def test_fill_gaps_follows_a_chain_when_no_single_converter_is_scored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audio is needed, text->audio is not voted, but text->video->audio is: both are added."""
+    from planning.gaps import fill_gaps
+
+    tools = [
+        ("Text-to-Audio", "Generates audio from text.", ["text"], ["audio"]),
+        ("Text-to-Video", "Generates a video from text.", ["text"], ["video"]),
+        ("Video-to-Audio", "Extracts the sound of a video.", ["video"], ["audio"]),
+        ("Audio-to-Text", "Transcribes speech from an audio file.", ["audio"], ["text"]),
+    ]
+    nodes = [{"id": n, "desc": d, "input-type": i, "output-type": o} for n, d, i, o in tools]
+    (tmp_path / "tool_desc.json").write_text(json.dumps({"nodes": nodes}))
+    (tmp_path / "graph_desc.json").write_text(json.dumps({"nodes": nodes, "links": []}))
+    monkeypatch.setenv("ANIMAGENT_TASKBENCH_DIR", str(tmp_path))
+    catalog = Catalog.load()
+    nothing = extract_resources("transcribe what I wrote")
+    votes = {"Text-to-Audio": 0.01, "Text-to-Video": 0.2, "Video-to-Audio": 0.3}
+    tools, notes = fill_gaps(["Audio-to-Text"], votes, catalog, nothing, 0.05)
+    assert tools == ["Audio-to-Text", "Text-to-Video", "Video-to-Audio"]
+    assert notes == ["added Text-to-Video -> Video-to-Audio: Audio-to-Text needs audio"]
+    # one level only: no chain
+    assert fill_gaps(["Audio-to-Text"], votes, catalog, nothing, 0.05, depth=1)[0] == [
+        "Audio-to-Text"
+    ]
+    # a scored single converter beats any chain
+    votes["Text-to-Audio"] = 0.06
+    assert fill_gaps(["Audio-to-Text"], votes, catalog, nothing, 0.05)[0] == [
+        "Audio-to-Text",
+        "Text-to-Audio",
+    ]
+
+
 def test_selector_learns_from_the_store_without_seeing_the_request(data: Path) -> None:
     from planning.select import ToolSelector
 
