@@ -235,7 +235,8 @@ def constraints_kept(record: dict[str, Any], view: RunView) -> dict[str, bool | 
         out["speakers_exact"] = None
     forbidden = record["not_speakers"]
     out["no_forbidden_speaker"] = (
-        not any(same_person(n, f) for n in view.planned_speakers() for f in forbidden)
+        # exact: "Captain Ferro" speaking is not the forbidden "Captain" (a role alone)
+        not any(words(n) == words(f) for n in view.planned_speakers() for f in forbidden)
         if forbidden
         else None
     )

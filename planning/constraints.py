@@ -10,6 +10,7 @@ neither "Silenzio" nor "Bruno" speaks); a capitalized word after a place preposi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from state.models import Constraints, Quote
 
@@ -95,6 +96,27 @@ TITLES = {
     "coach",
     "mister",
     "madam",
+    "mate",
+    "sheriff",
+    "deputy",
+    "judge",
+    "nurse",
+    "general",
+    "colonel",
+    "major",
+    "lieutenant",
+    "admiral",
+    "commander",
+    "chief",
+    "constable",
+    "sensei",
+    "master",
+    "madame",
+    "monsieur",
+    "signor",
+    "signora",
+    "señor",
+    "señora",
 }
 """Words that name a role: a person when a name follows ("Captain Haddock") or when they speak."""
 _CONJUNCTIONS = {"and", "or", "&", "nor"}
@@ -127,7 +149,119 @@ PLACE_WORDS = {
     "use",
     "with",
 }
-THING_WORDS = {"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "this", "that"}
+THING_WORDS = {
+    "the",
+    "a",
+    "an",
+    "his",
+    "her",
+    "their",
+    "its",
+    "my",
+    "our",
+    "your",
+    "this",
+    "that",
+    "these",
+    "those",
+    "which",
+    "whose",
+    "some",
+    "any",
+    "every",
+    "each",
+    "another",
+}
+PERSON_NOUNS = {
+    "brother",
+    "sister",
+    "friend",
+    "pal",
+    "buddy",
+    "mother",
+    "father",
+    "son",
+    "daughter",
+    "cousin",
+    "niece",
+    "nephew",
+    "grandmother",
+    "grandfather",
+    "wife",
+    "husband",
+    "boyfriend",
+    "girlfriend",
+    "partner",
+    "neighbor",
+    "neighbour",
+    "boss",
+    "colleague",
+    "coworker",
+    "roommate",
+    "classmate",
+    "teammate",
+    "teacher",
+    "student",
+    "mentor",
+    "apprentice",
+    "assistant",
+    "rival",
+    "villain",
+    "hero",
+    "heroine",
+    "sidekick",
+    "kid",
+    "child",
+    "boy",
+    "girl",
+    "man",
+    "woman",
+    "robot",
+    "dog",
+    "cat",
+    "mate",
+    "twin",
+    "sibling",
+    "parent",
+    "baby",
+    "guy",
+    "suspect",
+    "pirate",
+    "knight",
+    "soldier",
+    "guard",
+    "wizard",
+    "witch",
+    "alien",
+    "monster",
+    "creature",
+    "puppy",
+    "kitten",
+    "bird",
+    "parrot",
+    "fox",
+    "rabbit",
+    "bear",
+    "mouse",
+    "owner",
+    "customer",
+    "client",
+    "stranger",
+    "detective",
+    "officer",
+    "captain",
+    "giant",
+    "dragon",
+    "ghost",
+    "troll",
+    "fairy",
+    "elf",
+    "dwarf",
+    "ogre",
+    "goblin",
+}
+"""Nouns for people (and talking companions): "her brother Sol" names a person, where "their
+new Tesla" (a determiner, then any other word, then the name) names a thing."""
 # Words that start sentences or requests and are never names on their own.
 NOT_NAMES = {
     "create",
@@ -227,7 +361,9 @@ NOT_NAMES = {
     *PLACE_WORDS,
 }
 _QUOTE = re.compile(
-    r"“([^”]{2,300})”|\"([^\"]{2,300})\"|‘([^’]{2,300})’|(?:(?<=^)|(?<=[\s(:—-]))'([^']{2,300}?)'(?=$|[\s.,;:!?)—-])"
+    r"“([^”]{2,300})”|\"([^\"]{2,300})\"|‘([^’]{2,300})’"
+    # single quotes: an apostrophe inside a word ("Where's") does not close the quote
+    r"|(?:(?<=^)|(?<=[\s(:—-]))'((?:[^']|(?<=[A-Za-z])'(?=[a-z])){2,300}?)'(?=$|[\s.,;:!?)—-])"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _TONE_PHRASE = re.compile(
@@ -243,6 +379,13 @@ INJECTION = re.compile(
     r"|\bdeveloper mode\b|\bjailbreak\b|\bact as (?:an? )?(?:admin|root|system)\b",
     re.I,
 )
+_NAMING_FRAME = re.compile(
+    r"\b(?:titled|entitled|called|named|labell?ed|prompts?|captions?|captioned|labels?|signs?"
+    r"|reads|reading|tagline|title|headline|file|folder|keywords?|tags?|search(?:es)?|query)"
+    r"\s*[:=]?\s*$",
+    re.I,
+)
+"""A quote right after these words names or labels something; it is not a line to speak."""
 _NARRATION = re.compile(r"\bnarrat(?:ion|or|e|ed|es|ing)\b|\bvoice-?over\b", re.I)
 
 
@@ -324,6 +467,30 @@ def _spans(sentence: str) -> list[tuple[str, int, int, bool]]:
     return spans
 
 
+@lru_cache(maxsize=1)
+def _webster() -> frozenset[str]:
+    """Webster's 2nd (web2, ~236k entries, case kept: "grace" the word, "Grace" the name)."""
+    from english_words import get_english_words_set
+
+    return frozenset(get_english_words_set(["web2"]))
+
+
+def common_word(word: str) -> bool:
+    """A word the dictionary knows only in lower case ("Two", "Sad", "Dialogue", "Call").
+
+    Capitalized at a sentence start such a word says nothing about a name; a word the
+    dictionary also lists capitalized ("Grace", "Hector") or not at all ("Luca") may be one.
+    """
+    words = _webster()
+    lower = word.lower()
+    # web2 lists lemmas: "Lines" is "line", "Tries" is "try", "Asked" is "ask"
+    forms = [lower]
+    for suffix, base in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", "")):
+        if lower.endswith(suffix) and len(lower) > len(suffix) + 2:
+            forms.append(lower[: -len(suffix)] + base)
+    return word not in words and any(f in words and f.capitalize() not in words for f in forms)
+
+
 def classify_names(text: str) -> tuple[list[str], list[str]]:
     """(people, other names): capitalized names outside quotes, split by where they stand."""
     plain = re.sub(r"\b(Mr|Mrs|Ms|Dr|Prof)\.\s+", r"\1 ", _outside_quotes(text))
@@ -334,7 +501,8 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
     weak: list[str] = []
     for sentence in re.finditer(r"[^.!?;\n]+", plain):
         chunk = sentence.group(0)
-        tokens = [t.group(0) for t in _WORD.finditer(chunk)]
+        found = list(_WORD.finditer(chunk))
+        tokens = [t.group(0) for t in found]
         last_kind = ""
         last_end = -9
         for name, i, j, possessive in _spans(chunk):
@@ -345,13 +513,20 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
                     continue
                 name = " ".join(words[1:])  # "Make Alberto" -> "Alberto"
                 i += 1
+            # The clause's first word (after markup such as "</request>" or a "Label:"), where
+            # a capital letter says nothing about a name.
+            lead = re.sub(r"<[^>]*>", " ", chunk[: found[i].start()])
+            initial = not re.search(r"[A-Za-z]", lead.rsplit(":", 1)[-1])
             prev = tokens[i - 1].lower() if i > 0 else ""
+            before = tokens[i - 2].lower() if i > 1 else ""
             nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
             after = tokens[j + 2] if j + 2 < len(tokens) else ""
-            speaks = bool(_SPEECH.match(nxt)) or (
-                nxt.lower() in _CONJUNCTIONS and bool(_SPEECH.match(after))
+            speaks = (
+                bool(_SPEECH.match(nxt))
+                or (nxt.lower() in _CONJUNCTIONS and bool(_SPEECH.match(after)))
+                # "Pax: 'Where's the key?'" (the quote is blanked out here)
+                or re.match(r"\s*:(?:\s*$|\s{3,})", chunk[found[j].end() :]) is not None
             )
-            spoke_before = any(_SPEECH.match(t) for t in tokens[:i])
             titled = name.split()[0].lower() in TITLES
             if speaks or possessive:
                 kind = "person"
@@ -359,10 +534,23 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
                 kind = last_kind  # "Ines and Tobi", "Rome and Paris": the same kind
             elif any(_tech(w) for w in name.split()) or prev in THING_WORDS:
                 kind = "other"  # ControlNet, SDXL; the Vespa, a Ferris wheel
+            elif (
+                before in THING_WORDS
+                and prev.islower()
+                and prev not in PERSON_NOUNS
+                and prev.removesuffix("s") not in PERSON_NOUNS  # "the twins Ada and Eli"
+                and chunk[found[i - 1].end() : found[i].start()] == " "  # "the suspect, Lionel"
+            ):
+                kind = "other"  # their new Tesla, a neon-lit Kowloon (not: her brother Sol)
             elif prev in PLACE_WORDS:
-                # "explains the problem to Marcus", "shouts at Ines": a person spoken to
-                speaking_to = prev in {"to", "at", "with", "toward", "towards"} and spoke_before
+                # "explains the problem to Marcus", "shouts at Ines": a person spoken to, when
+                # the speech verb is near ("is coming to Millbrook" after "tells" is a place)
+                near = any(_SPEECH.match(t) for t in tokens[max(0, i - 5) : i - 1])
+                speaking_to = prev in {"to", "at", "with", "toward", "towards"} and near
                 kind = "person" if speaking_to or prev == "with" else "other"
+            elif initial and len(name.split()) == 1 and common_word(name):
+                last_kind = ""
+                continue  # "Two lines only:", "Sad goodbye at...": a sentence's first word
             elif titled and len(name.split()) == 1:
                 kind = "other"  # a role alone ("the Captain"), unless it speaks
             else:
@@ -378,14 +566,31 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
             people.append(name)
         else:
             others.append(name)
+    # "Officer Bell" and, later, "Bell" are one person: the titled name stands for both.
+    people = [p for p in people if not any(_alias_of(p, q) for q in people)]
     order = {n: plain.find(n) for n in people}
     people.sort(key=lambda n: order[n])
     return people, others
 
 
+def _alias_of(name: str, other: str) -> bool:
+    """Whether ``name`` is a shorter form of ``other``.
+
+    "Bell" of "Officer Bell" (the name without its title), "Luca" of "Luca Paguro" (the
+    first name).
+    """
+    mine, theirs = name.lower().split(), other.lower().split()
+    if not mine or len(theirs) <= len(mine):
+        return False
+    return theirs[-len(mine) :] == mine or (theirs[: len(mine)] == mine and theirs[0] not in TITLES)
+
+
 def _speaker_near(text: str, start: int, end: int, people: list[str]) -> str:
     """The named person attributed to the quote at ``start..end`` ("" if none)."""
-    names = "|".join(re.escape(p) for p in sorted(people, key=len, reverse=True))
+    aliases = [" ".join(p.split()[1:]) for p in people if len(p.split()) > 1]
+    aliases += [p.split()[0] for p in people if len(p.split()) > 1]
+    every = [*people, *(a for a in aliases if a and a.lower() not in TITLES)]
+    names = "|".join(re.escape(p) for p in sorted(every, key=len, reverse=True))
     if not names:
         return ""
     left = text[max(0, start - 80) : start]
@@ -396,7 +601,7 @@ def _speaker_near(text: str, start: int, end: int, people: list[str]) -> str:
         rf"\b({names})\b\s*:\s*$",
         rf"\b(?:make|makes|have|has|let|lets|get|gets)\s+({names})\s+(?:\w+\s+)?(?:{verbs})\b"
         r"[^\"“‘']{0,20}$",
-        rf"\b({names})\b[^\"“‘'.!?]{{0,40}}\b(?:{verbs})\b[^\"“‘'.!?]{{0,15}}$",
+        rf"\b({names})\b[^\"“‘'.!?]{{0,40}}\b(?:{verbs})\b[^\"“‘'.!?]{{0,25}}$",
     ]
     for pattern in patterns_left:
         match = re.search(pattern, left, re.I)
@@ -424,7 +629,8 @@ def _speaks(text: str, name: str) -> bool:
 
 
 def _canonical(name: str, people: list[str]) -> str:
-    return next((p for p in people if p.lower() == name.lower()), name)
+    exact = next((p for p in people if p.lower() == name.lower()), "")
+    return exact or next((p for p in people if _alias_of(name, p)), name)
 
 
 def tone(text: str) -> str:
@@ -449,9 +655,14 @@ def read_constraints(text: str) -> Constraints:
     quotes = [
         Quote(character=_speaker_near(text, s, e, people), text=inner)
         for s, e, inner in quoted_spans(text)
+        # "a poster titled 'Summer'", "with prompt 'test'": a name or a label, not a line
+        if not _NAMING_FRAME.search(text[max(0, s - 30) : s])
     ]
     plain = _outside_quotes(text)
     narration = bool(_NARRATION.search(plain))
+    if len(people) == 1 and not narration:
+        # One named person and lines nobody else could say: they are that person's lines.
+        quotes = [q if q.character else Quote(character=people[0], text=q.text) for q in quotes]
     if narration:
         # Narrated work: the narrator speaks; a character speaks only when the words say so.
         speakers = ["Narrator", *[p for p in people if _speaks(plain, p)]]
