@@ -191,8 +191,9 @@ def apply_past_parameters(
 ) -> list[str]:
     """Retrieval-augmented planning: start tunable knobs where a similar past success did.
 
-    Only optional numeric or boolean arguments the plan left unset are taken (never content
-    such as characters or prompts, which belong to this request).
+    Only optional numeric or boolean arguments the plan left unset are taken, and never a
+    request slot: content such as characters or prompts, and counts such as ``n_lines`` (an
+    earlier request's "six lines" must not become this one's), belong to this request.
     """
     if brief is None or not brief.items:
         return []
@@ -211,6 +212,8 @@ def apply_past_parameters(
             tunable = isinstance(value, int | float | bool) and not isinstance(value, str)
             if field is None or field.is_required() or key in step.args or not tunable:
                 continue
+            if key in SLOT_NAMES:
+                continue  # counts and other request slots belong to this request alone
             step.args[key] = value
             notes.append(f"{step.id}.{key}={value}")
     return notes

@@ -52,8 +52,18 @@ _MAKE = re.compile(
     re.I,
 )
 _QUESTION = re.compile(
-    r"^\s*(?:what|how|why|when|where|who|which|is|are|does|do|can you explain|should)\b", re.I
+    r"^\s*(?:what|what's|how|why|when|where|who|which|is|are|does|do|can you explain|should"
+    r"|explain|describe|compare|define|tell me|list|summari[sz]e|recommend|suggest)\b",
+    re.I,
 )
+"""A request that opens by asking, or by asking to be told (an answer, not a production)."""
+_NOUN_USE = re.compile(
+    r"\b(?:a|an|the|my|your|our|their|this|that|each|every|between)\s+(?:"
+    + _MAKE.pattern.removeprefix("\\b(?:").removesuffix(")\\b")
+    + r")\w*",
+    re.I,
+)
+"""A making word used as a noun ("the difference between a storyboard and an animatic")."""
 _SETTING = re.compile(
     r"\b(?:on|at|in|inside|under|near|by|through|across|around)\s+(?:the\s+|a\s+|an\s+)?"
     r"[A-Za-z][\w' -]{2,60}?(?=\s*[,.;!?]|\s+(?:with|where|while|who|when|as|so|and\s+"
@@ -88,6 +98,7 @@ def rule_deliverables(text: str) -> list[Deliverable]:
     for start, end, _ in quoted_spans(text):
         plain = plain[:start] + " " * (end - start) + plain[end:]
     asked = re.sub(r"\bhow (?:to|do (?:you|i|we)) \w+", " ", plain, flags=re.I)
+    asked = _NOUN_USE.sub(" ", asked)
     if (plain.strip().endswith("?") or _QUESTION.match(plain)) and not _MAKE.search(asked):
         return ["answer"]
     found: list[Deliverable] = []

@@ -386,6 +386,13 @@ _NAMING_FRAME = re.compile(
     re.I,
 )
 """A quote right after these words names or labels something; it is not a line to speak."""
+_CONTINUE = re.compile(
+    r"\b(?:the\s+next\s+(?:\w+\s+)?(?:lines?|exchanges?|beats?)|(?:what|that)\s+follows"
+    r"|continue\s+(?:the|this|it|from)|carry\s+on\s+from|(?:write|give)\s+(?:me\s+)?the\s+"
+    r"(?:reply|replies|response|rest))\b",
+    re.I,
+)
+"""Words that make earlier quoted lines the context to continue from, not lines to repeat."""
 _NARRATION = re.compile(r"\bnarrat(?:ion|or|e|ed|es|ing)\b|\bvoice-?over\b", re.I)
 
 
@@ -659,6 +666,12 @@ def read_constraints(text: str) -> Constraints:
         if not _NAMING_FRAME.search(text[max(0, s - 30) : s])
     ]
     plain = _outside_quotes(text)
+    follow = _CONTINUE.search(plain)
+    if follow:
+        # "Quinn: 'Where's the map?' ... Write the next two lines": the quotes before those
+        # words are where the scene stands; the new lines must not repeat them.
+        before = {inner for s, _, inner in quoted_spans(text) if s < follow.start()}
+        quotes = [q for q in quotes if q.text not in before]
     narration = bool(_NARRATION.search(plain))
     if len(people) == 1 and not narration:
         # One named person and lines nobody else could say: they are that person's lines.

@@ -100,6 +100,15 @@ def test_quotes_that_name_things_are_not_lines_and_a_lone_speaker_owns_the_rest(
     ]
 
 
+def test_quoted_lines_to_continue_from_are_context_not_lines_to_repeat() -> None:
+    c = read_constraints("Ona: 'Is it raining?' Bex: 'Only on you.' Write the next three lines.")
+    assert c.quotes == [] and c.speakers == ["Ona", "Bex"] and c.counts == {"lines": 3}
+    c = read_constraints("'Lights out,' mutters Wim to Jale in the tent. Write what follows.")
+    assert c.quotes == [] and c.speakers == ["Wim", "Jale"]
+    # without such words a quoted line is a line to speak
+    assert read_constraints("Have Wim mutter 'Lights out,' to Jale.").quotes[0].character == "Wim"
+
+
 def test_tone_narration_and_injection() -> None:
     assert read_constraints("Have Massimo greet Luca in an excited voice").tone == "excited"
     assert read_constraints("Ercole angrily shouts at Luca").tone == "angry"
@@ -297,3 +306,37 @@ def test_react_can_take_a_later_step_before_an_earlier_unrelated_one() -> None:
     assert [(s.id, s.tool) for s in steps] == [("s1", "write_dialogue"), ("s2", "synthesize_voice")]
     assert steps[1].args["lines"] == "$s1.lines" and steps[1].depends_on == ["s1"]
     assert [d.tool for d in left] == ["generate_image"]
+
+
+def test_past_successes_tune_knobs_but_never_carry_a_count_into_this_request() -> None:
+    """A past "six lines" must not become this request's count; a past speed may be reused."""
+    import json
+
+    from nodes.plan import apply_past_parameters
+    from state import Brief, Step
+    from state.models import KnowledgeItem
+    from tools.registry import default_registry
+
+    past = KnowledgeItem(
+        collection="past_generations",
+        text="an earlier dialogue",
+        score=0.9,
+        metadata={
+            "tool": "synthesize_voice",
+            "quality": 1.0,
+            "params": json.dumps({"speed": 150, "n_lines": 6}),
+        },
+    )
+    writer = KnowledgeItem(
+        collection="past_generations",
+        text="an earlier dialogue",
+        score=0.9,
+        metadata={"tool": "write_dialogue", "quality": 1.0, "params": json.dumps({"n_lines": 6})},
+    )
+    steps = [
+        Step(id="s1", tool="write_dialogue", args={"characters": ["Ada"], "premise": "x"}),
+        Step(id="s2", tool="synthesize_voice", args={}),
+    ]
+    notes = apply_past_parameters(steps, Brief(items=[past, writer]), default_registry())
+    assert "n_lines" not in steps[0].args
+    assert notes == ["s2.speed=150"] and steps[1].args["speed"] == 150

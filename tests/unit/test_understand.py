@@ -38,6 +38,12 @@ def test_rules_read_the_demo() -> None:
         "scene",
     ]
     assert rule_deliverables("How many in-betweens do two keyframes need?") == ["answer"]
+    # asked to be told: an answer, even when the topic names things the studio makes
+    assert rule_deliverables("Compare a keyframe and a breakdown pose.") == ["answer"]
+    assert rule_deliverables("Tell me a fun fact about cel animation.") == ["answer"]
+    assert rule_deliverables("Explain when to use a storyboard panel.") == ["answer"]
+    # ... unless it asks for something to be made
+    assert rule_deliverables("Describe Ugo, then draw him waving.") == ["image"]
     intent = merge_intent(DEMO, draft(characters=["Luca", "Luigi"], confidence=0.0))
     assert intent.characters == ["Luca", "Alberto"]  # Luigi is not in the request
     assert intent.setting == "on the beach at sunset"
