@@ -262,12 +262,19 @@ def react_action(
         functions.append(
             {**fn, "parameters": {**params, "properties": props, "required": required}}
         )
-    # The request is the only human turn: function calling grounds argument values in it.
-    observed = f"Observations so far:\n{_observations(state)}\nThe one tool to run next:"
+    # The request is the only human turn with content: function calling grounds argument
+    # values in it. The observations are the agent's own turn; a short fixed user turn closes
+    # the chat (llama.cpp cannot start a grammar after a trailing assistant turn: HTTP 400
+    # "Failed to initialize samplers").
+    observed = f"Observations so far:\n{_observations(state)}"
     try:
         calls, decision = call_functions(
             functions,
-            [{"role": "user", "content": request}, {"role": "assistant", "content": observed}],
+            [
+                {"role": "user", "content": request},
+                {"role": "assistant", "content": observed},
+                {"role": "user", "content": "Call the tool to run next."},  # no values to ground
+            ],
             model=get_chat_model("planner"),
             max_calls=1,
             node="plan",

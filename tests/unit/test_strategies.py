@@ -34,7 +34,7 @@ def test_react_acts_one_tool_call_at_a_time(fake: FakeChatModel) -> None:
     offered = [json.dumps(c["kwargs"]["response_format"]) for c in calls]
     assert "write_dialogue" in offered[0] and "synthesize_voice" not in offered[0]
     assert "synthesize_voice" in offered[1] and "assemble_scene" not in offered[1]
-    observed = str(calls[1]["messages"][-1].content)
+    observed = str(calls[1]["messages"][-2].content)
     assert "write_dialogue: done" in observed  # the observation of the first action
     actions = [t.text for t in values["thoughts"] if t.text.startswith("Action:")]
     assert actions == [
