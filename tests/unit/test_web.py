@@ -647,3 +647,23 @@ def test_cli_run_with_web_briefs_the_cited_answer(
     assert "Pastel houses lined it [1]." in result.output
     assert site.url("/page/portofino") in result.output
     assert (tmp_path / "outputs" / "w1" / "web_retrieve.md").is_file()
+
+
+def test_a_source_title_that_repeats_the_question_is_no_copying(fake: FakeChatModel) -> None:
+    from nodes.evaluate import judge_step
+    from state.models import StepResult
+
+    question = "What are good ControlNet settings for pose consistency?"
+    result = StepResult(
+        step_id="s1",
+        tool="web_search",
+        status="done",
+        args={"question": question},
+        output={
+            "answer": "Use a scale of 0.8 [1].\n\nSources:\n[1] ControlNet settings - https://x/a",
+            "sources": [{"number": 1, "title": "ControlNet settings for pose consistency"}],
+            "cited": [1],
+        },
+    )
+    evaluation, _ = judge_step(result, question, 0.7, sources=[question])
+    assert evaluation.checks["original"] and evaluation.passed, evaluation.reasons
