@@ -111,6 +111,8 @@ def whole_path(site: LocalWeb, model_name: str) -> dict[str, Any]:
         "pages_read": sum(p.status == "ok" for p in found.pages),
         "llm_calls": calls,
         "ranking": found.decisions[0].method,
+        "ranking_reason": found.decisions[0].reason[:300],
+        "dropped_markers": found.answer.dropped_markers,
         "cited": len(found.answer.cited),
         "wall_s": round(wall, 3),
         **{f"{k}_s": round(v, 3) for k, v in found.seconds.items()},
