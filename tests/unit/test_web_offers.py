@@ -288,3 +288,28 @@ def test_cli_lists_accepts_and_rejects(studio: Settings) -> None:
     assert missing.exit_code == 2 and "no web offer" in missing.output
     statuses = {o.id: o.status for o in web_offers.offers(kb, None)}
     assert statuses == {made[0].id: "accepted", made[1].id: "rejected"}
+
+
+def test_the_retrieve_nodes_web_answer_is_offered_by_the_same_rule(studio: Settings) -> None:
+    from nodes.web import offer_answers
+    from state import Brief
+    from state.models import KnowledgeItem
+
+    def item(question: str, cited: list[int]) -> KnowledgeItem:
+        return KnowledgeItem(
+            collection="web",
+            text="Pastel houses lined the quay [1].\n\nSources:\n[1] t - https://example.org/a",
+            metadata={"question": question, "cited": cited, "sources": [], "file": "web.md"},
+        )
+
+    studio_item = item("Draw Luca on the Portofino quay as it looked in the 1950s", [1])
+    made, notes = offer_answers({"brief": Brief(items=[studio_item])}, "r1", studio)
+    assert [m["step"] for m in made] == ["retrieve"] and notes == []
+    assert "character Luca" in made[0]["reasons"][0]
+    uncited = item("Draw Alberto on the quay", [])
+    other = item("Draw the Portofino quay as it looked in the 1950s", [1])
+    made, notes = offer_answers({"brief": Brief(items=[uncited, other])}, "r2", studio)
+    assert made == [] and notes == [
+        "retrieve: not offered (the answer cites no source)",
+        "retrieve: not offered (the question is not about studio matters)",
+    ]
