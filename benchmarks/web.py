@@ -111,6 +111,8 @@ def whole_path(site: LocalWeb, model_name: str) -> dict[str, Any]:
         "pages_read": sum(p.status == "ok" for p in found.pages),
         "llm_calls": calls,
         "ranking": found.decisions[0].method,
+        "ranking_reason": found.decisions[0].reason[:300],
+        "dropped_markers": found.answer.dropped_markers,
         "cited": len(found.answer.cited),
         "wall_s": round(wall, 3),
         **{f"{k}_s": round(v, 3) for k, v in found.seconds.items()},
@@ -120,10 +122,19 @@ def whole_path(site: LocalWeb, model_name: str) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     """The report section."""
+    load = result.get("load_avg")
     lines = [
         f"Fetch and extract, {result['fetch'][0]['pages']} pages of ~9 KB HTML from the local "
         f"site; trafilatura alone: {result['extract_ms']} ms per page (median).",
         "",
+    ]
+    if load:
+        lines += [
+            f"Load average (1/5/15 min) at the start {load['start']}, at the end {load['end']}; "
+            f"embedded model threads: {result.get('llm_threads')}.",
+            "",
+        ]
+    lines += [
         "| concurrent fetches | wall s | pages/s | ms per page (median) | ms per page (max) |",
         "|---|---|---|---|---|",
     ]
@@ -151,13 +162,20 @@ def markdown(result: dict[str, Any]) -> str:
 
 def measure(pages: int = 40, embedded: bool = True) -> dict[str, Any]:
     """All the figures (the entry point benchmarks/all.py calls)."""
+    import os
+
+    from configs.settings import get_settings
+
+    start_load = [round(x, 2) for x in os.getloadavg()]
     with LocalWeb() as site:
         result: dict[str, Any] = {
+            "llm_threads": get_settings().llm.threads,
             "fetch": fetch_rates(site, pages),
             "extract_ms": extract_ms(site),
             "paths": [whole_path(site, "fake")]
             + ([whole_path(site, "embedded")] if embedded else []),
         }
+    result["load_avg"] = {"start": start_load, "end": [round(x, 2) for x in os.getloadavg()]}
     result["markdown"] = markdown(result)
     return result
 

@@ -3,7 +3,8 @@
 Serves DuckDuckGo's HTML result page (the markup ddgs parses), SearXNG's JSON API and Tavily's
 JSON API, plus pages: readable articles, a prompt-injection page, and the bad cases (huge,
 binary, PDF, mis-encoded, slow, dripping, a redirect loop, a redirect to a metadata address, a
-redirect to ``localhost``). Used by the web tests and benchmarks/web.py; nothing here reaches
+redirect to ``localhost``, a redirect to ``rebind.test`` for the DNS-rebinding test; it can also
+serve HTTPS). Used by the web tests and benchmarks/web.py; nothing here reaches
 the internet. Start it with ``with LocalWeb() as site: site.url("/page/a")``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -238,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._redirect("http://169.254.169.254/latest/meta-data/")
         elif name == "to-localhost":
             self._redirect(f"http://localhost:{port}/page/portofino")
+        elif name == "to-rebind":
+            # A name the DNS-rebinding test resolves (public first, then loopback).
+            self._redirect(f"http://rebind.test:{port}/page/portofino")
         elif name == "slow":
             time.sleep(self.server.slow_s)
             self._send(200, _article(*ARTICLES["filler"]), "text/html")
@@ -267,9 +272,22 @@ class _Server(ThreadingHTTPServer):
 class LocalWeb:
     """The local site, served from a thread on 127.0.0.1 and an OS-chosen free port."""
 
-    def __init__(self, *, injection_target: str = INJECTION_TARGET, slow_s: float = 5.0) -> None:
-        """Configure where the injection page asks for a file and how long slow pages stall."""
+    def __init__(
+        self,
+        *,
+        injection_target: str = INJECTION_TARGET,
+        slow_s: float = 5.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Configure where the injection page asks for a file and how long slow pages stall.
+
+        With ``tls`` (a server-side context holding a certificate) it serves HTTPS.
+        """
         self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._server.hits = {}
         self._server.injection_target = injection_target
         self._server.slow_s = slow_s
@@ -287,7 +305,7 @@ class LocalWeb:
 
     def url(self, path: str) -> str:
         """An absolute URL on this site."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self._scheme}://127.0.0.1:{self.port}{path}"
 
     def __enter__(self) -> LocalWeb:
         """Start serving."""

@@ -343,7 +343,7 @@ def graph(xray: bool = typer.Option(False, help="Show subgraphs.")) -> None:
     console.print(compiled.get_graph(xray=xray).draw_mermaid(), markup=False, highlight=False)
 
 
-for _name in ("cli.knowledge", "cli.bench", "cli.runs", "cli.chat"):
+for _name in ("cli.knowledge", "cli.offers", "cli.bench", "cli.runs", "cli.chat"):
     try:
         importlib.import_module(_name).register(app)
     except ModuleNotFoundError as _exc:

@@ -212,6 +212,9 @@ class WebSettings(_Section):
     allowed_hosts: list[str] = []
     """Hosts that may resolve to loopback or private addresses (e.g. a local SearXNG or a
     test server); every other host must resolve to public addresses only."""
+    offer_studio_answers: bool = True
+    """Offer cited web answers about studio matters to the knowledge base, where they wait
+    for a person (`animagent offers accept ID`); nothing is retrieved before that."""
 
 
 class Settings(BaseSettings):

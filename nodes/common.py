@@ -61,7 +61,9 @@ def brief_facts(brief: Brief | None, limit: int = 700) -> str:
     """What the studio knows, as facts about characters and style for a prompt.
 
     Never past generations' lines, source tags, file names or ids: a small model copies
-    whatever text it is shown, and reads tags aloud.
+    whatever text it is shown, and reads tags aloud. Never web text either (the retrieve
+    node's web answer, accepted web notes): it is data from pages, shown to the person,
+    and must not reach a prompt where it could read as instructions.
     """
     if brief is None:
         return ""

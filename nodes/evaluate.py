@@ -46,12 +46,17 @@ def _digest(result: StepResult) -> str:
     return text[:1200]
 
 
+# Output fields that are not the tool's own writing: file names, and the pages a web answer
+# cites (a page's title often repeats the question; that is no copying by the tool).
+NOT_WRITTEN = {"path", "artifacts", "sources"}
+
+
 def _texts(value: Any) -> list[str]:
-    """Every string of four or more words inside an output (file names excluded)."""
+    """Every string of four or more words the tool wrote in an output (see NOT_WRITTEN)."""
     if isinstance(value, str):
         return [value] if len(value.split()) >= 4 and "/" not in value else []
     if isinstance(value, dict):
-        return [t for k, v in value.items() if k not in {"path", "artifacts"} for t in _texts(v)]
+        return [t for k, v in value.items() if k not in NOT_WRITTEN for t in _texts(v)]
     if isinstance(value, list):
         return [t for v in value for t in _texts(v)]
     return []

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from configs.settings import get_settings
 from nodes import outcome
 from nodes.common import context_of, effective_request, output_folder, thread_id
+from nodes.web import offer_answers
 from planning.memory import record_plan
 from services.outputs import atomic_write_json
 from services.redact import configured_secrets, redact_data
@@ -103,6 +104,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
     missing = outcome.not_done(entries)
     unjudged = [k for k, e in evaluations.items() if not e.judged and k in results]
     learned = _learn(state, ctx, folder)
+    offered, not_offered = offer_answers(state, thread_id(), get_settings())
     plan_learned = ""
     if status == "complete" and learned and plan is not None and plan.steps:
         plan_learned = _learn_plan(effective_request(state), plan.steps)
@@ -118,6 +120,15 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             lines.append(f"Answer:\n{r.output.get('answer', '')}")
     if artifacts:
         lines.append("Files: " + ", ".join(a["path"] for a in artifacts))
+    for offer in offered:
+        why = f"{offer['step']}: {'; '.join(offer['reasons'])}"
+        if offer["status"] == "offered":
+            lines.append(
+                f"Offered to the knowledge base ({why}): "
+                f"`animagent offers accept {offer['id'][:8]}` makes it retrievable"
+            )
+        else:  # a resumed run: the person already decided
+            lines.append(f"Web answer {offer['id'][:8]} was already {offer['status']} ({why})")
     if unjudged:
         lines.append(f"Not judged (no judge could score them; checks only): {unjudged}")
     if missing:
@@ -145,6 +156,8 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         "not_done": missing,
         "learned": learned,
         "learned_plan": plan_learned,
+        "web_offers": offered,
+        "web_not_offered": not_offered,
         "decisions": [d.model_dump() for d in state.get("decisions") or []],
         "thoughts": [t.text for t in state.get("thoughts") or []],
         "finished_at": time.time(),

@@ -25,6 +25,8 @@ CHARACTERS = "character_knowledge"
 STYLES = "style_guides"
 PAST = "past_generations"
 COLLECTIONS = (CHARACTERS, STYLES, PAST)
+# Web answers offered to the studio (services/web_offers.py); retrieval reads accepted ones only.
+WEB_NOTES = "web_notes"
 SPACE = "cosine"
 
 

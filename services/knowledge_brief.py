@@ -17,6 +17,7 @@ from services.knowledge_base import (
     CHARACTERS,
     PAST,
     STYLES,
+    WEB_NOTES,
     KnowledgeBase,
     get_knowledge_base,
 )
@@ -49,7 +50,10 @@ def resolve_character(name: str, known: set[str]) -> str:
 def retrieve(
     kb: KnowledgeBase, request: str, intent: Intent | None, top_k: int
 ) -> tuple[list[KnowledgeItem], list[str]]:
-    """Characters named in the intent, matching styles and similar past successes.
+    """Characters named in the intent, matching styles, similar past successes and web notes.
+
+    Web notes are read only once a person accepted them (services/web_offers.py); offered and
+    rejected ones are never retrieved.
 
     Returns:
         The items (best first within each group) and notes about what was not found.
@@ -72,6 +76,9 @@ def retrieve(
     items += [i for i in kb.query(STYLES, "", k=top_k, embedding=vectors[-2]) if i.score >= floor]
     past = {"quality": {"$gte": kb.settings.agent.quality_threshold}}
     found = kb.query(PAST, "", k=top_k, where=past, embedding=vectors[-1])
+    items += [i for i in found if i.score >= floor]
+    accepted = {"status": "accepted"}
+    found = kb.query(WEB_NOTES, "", k=top_k, where=accepted, embedding=vectors[-1])
     items += [i for i in found if i.score >= floor]
     return items, notes
 
@@ -127,7 +134,12 @@ def synthesize(items: list[KnowledgeItem], limit: int) -> tuple[str, list[str]]:
     The summary keeps the best two pieces per source (per character) and per group, so one
     long character sheet cannot crowd out the style or the past successes.
     """
-    groups = {CHARACTERS: "Characters", STYLES: "Style", PAST: "Past successes"}
+    groups = {
+        CHARACTERS: "Characters",
+        STYLES: "Style",
+        PAST: "Past successes",
+        WEB_NOTES: "Web notes (accepted; from the web)",
+    }
     lines: list[str] = []
     sources: list[str] = []
     for collection, title in groups.items():

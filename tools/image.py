@@ -250,6 +250,7 @@ def register(registry: ToolRegistry) -> None:
             produces={"image": "image"},
             makes="image",
             hints=("image", "picture", "draw", "keyframe", "poster", "illustration", "portrait"),
+            topics=("SDXL", "Stable Diffusion", "ControlNet", "LoRA", "OpenPose", "ComfyUI"),
             probe=probe_image,
             check=check_image,
             improve=improve_image,

@@ -96,6 +96,10 @@ class ToolSpec:
     or a plugin's own kind); empty for helper tools."""
     hints: tuple[str, ...] = ()
     """Short "when to use" phrases the planner matches against the request."""
+    topics: tuple[str, ...] = ()
+    """Names of the techniques, models and programs this tool works with (a model family, a
+    conditioning method, a speech engine). A web answer to a question that names one is about
+    the studio's own craft and is offered to the knowledge base (services/web_offers.py)."""
 
     @property
     def name(self) -> str:
@@ -204,6 +208,7 @@ def make_spec(
     produces: dict[str, str] | None = None,
     makes: str = "",
     hints: tuple[str, ...] = (),
+    topics: tuple[str, ...] = (),
 ) -> ToolSpec:
     """Build a ToolSpec from a typed function with a Google docstring and a ``ctx`` argument."""
     structured = lc_tool(func, parse_docstring=True, error_on_invalid_docstring=False)
@@ -224,6 +229,7 @@ def make_spec(
         produces=dict(produces or {}),
         makes=makes,
         hints=hints,
+        topics=topics,
     )
 
 

@@ -136,6 +136,7 @@ def register(registry: ToolRegistry) -> None:
             produces={"audio": "scene", "video": "scene"},
             makes="scene",
             hints=("scene", "episode", "sketch", "assemble"),
+            topics=("ffmpeg", "SRT"),
             check=check_scene,
             judged=False,  # audio: its checks score it
         )

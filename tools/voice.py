@@ -256,6 +256,7 @@ def register(registry: ToolRegistry) -> None:
             produces={"clips": "audio"},
             makes="voice",
             hints=("voice", "speak", "say", "read aloud", "narrate", "audio"),
+            topics=("GPT-SoVITS", "espeak-ng", "text-to-speech", "TTS", "voice cloning"),
             probe=probe_voice,
             check=check_voice,
             improve=improve_voice,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpcore
+import httpx
 import pytest
 from langchain_core.messages import BaseMessage
 
@@ -16,7 +19,14 @@ from benchmarks.web_site import ARTICLES, LocalWeb
 from configs.settings import Settings
 from services.fake_llm import FakeChatModel
 from services.web_answer import quote, rank_pages, resolve_citations
-from services.web_fetch import Page, UnsafeURLError, check_url, fetch_pages
+from services.web_fetch import (
+    Page,
+    PinnedBackend,
+    PinnedTransport,
+    UnsafeURLError,
+    check_url,
+    fetch_pages,
+)
 from services.web_research import research
 from services.web_search import WebSearchError, search
 from tools.registry import ToolContext, default_registry
@@ -201,6 +211,166 @@ def test_credentials_in_a_result_url_are_never_requested(site: LocalWeb) -> None
     url = f"http://user:pw@127.0.0.1:{site.port}/page/portofino"
     page = fetch_pages([url], make_settings(site).web)[0]
     assert page.status == "blocked" and "/page/portofino" not in site.hits
+
+
+# --- DNS rebinding: the connection goes only to the address that was checked ---------------
+
+PUBLIC = "93.184.215.14"
+
+
+class RebindingDNS:
+    """socket.getaddrinfo for ``names``: answers from ``answers`` in turn (the last repeats).
+
+    Every other host (IP literals included) goes to the real getaddrinfo. ``connections``
+    records every address socket.create_connection was asked to connect to.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, names: set[str], answers: list[str]):
+        self.names, self.answers, self.asked = names, answers, 0
+        self.connections: list[tuple[str, int]] = []
+        real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if host not in self.names:
+                return real_getaddrinfo(host, port, *args, **kwargs)
+            answer = self.answers[min(self.asked, len(self.answers) - 1)]
+            self.asked += 1
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
+
+        def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+            self.connections.append(address)
+            return real_connect(address, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+def test_rebinding_name_is_refused_at_connect_and_never_connected(
+    site: LocalWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Public when the URL is checked, loopback when the connection resolves: before the
+    # connection was pinned, httpx resolved again and fetched the loopback page.
+    dns = RebindingDNS(monkeypatch, {"rebind.test"}, [PUBLIC, "127.0.0.1"])
+    url = f"http://rebind.test:{site.port}/page/portofino"
+    page = fetch_pages([url], make_settings(site).web)[0]
+    assert page.status == "blocked", page.note
+    assert "rebind.test resolves to 127.0.0.1" in page.note
+    assert dns.asked == 2  # once for the check, once for the connection
+    assert dns.connections == [] and not site.hits
+
+
+def test_redirect_to_a_rebinding_name_is_refused_too(
+    site: LocalWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dns = RebindingDNS(monkeypatch, {"rebind.test"}, [PUBLIC, "127.0.0.1"])
+    page = fetch_one(site, "/page/to-rebind")
+    assert page.status == "blocked" and "resolves to 127.0.0.1" in page.note, page.note
+    assert page.final_url == f"http://rebind.test:{site.port}/page/portofino"
+    assert site.hits == {"/page/to-rebind": 1}
+    assert dns.connections == [("127.0.0.1", site.port)]  # the allowed first hop only
+
+
+def test_connection_goes_to_the_resolved_address_not_the_name(
+    site: LocalWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dns = RebindingDNS(monkeypatch, {"studio.test"}, ["127.0.0.1"])
+    settings = make_settings(site, allowed_hosts=["studio.test"])
+    page = fetch_pages([f"http://studio.test:{site.port}/page/portofino"], settings.web)[0]
+    assert page.status == "ok", page.note
+    assert dns.connections == [("127.0.0.1", site.port)] and dns.asked == 1
+
+
+def tls_pair(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context with a certificate for ``name``, client context trusting its CA)."""
+    pytest.importorskip("cryptography")
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, key: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert("test CA", ca_key, "test CA", ca_key, ca=True)
+    leaf = cert(name, key, "test CA", ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    client = ssl.create_default_context(cadata=ca.public_bytes(pem).decode())
+    return server, client
+
+
+def test_https_is_verified_against_the_host_name_while_connecting_to_the_ip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_tls, client_tls = tls_pair(tmp_path, "studio.test")
+    with LocalWeb(tls=server_tls) as site:
+        dns = RebindingDNS(monkeypatch, {"studio.test", "other.test"}, ["127.0.0.1"])
+        cfg = make_settings(site, allowed_hosts=["studio.test", "other.test"]).web
+        transport = PinnedTransport(cfg, ssl_context=client_tls)
+        with httpx.Client(transport=transport, trust_env=False) as client:
+            page = client.get(f"https://studio.test:{site.port}/page/portofino")
+            assert page.status_code == 200 and "pastel houses" in page.text
+            # Same IP, but the certificate names studio.test: refused.
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                client.get(f"https://other.test:{site.port}/page/portofino")
+        assert dns.connections == [("127.0.0.1", site.port)] * 2
+        assert site.hits == {"/page/portofino": 1}
+
+
+class RecordingBackend(httpcore.NetworkBackend):
+    """An inner backend that connects nowhere; it records what it was asked and refuses."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.asked: list[str] = []
+        self.refuse = refuse or set()
+        self.stream = httpcore.NetworkStream()
+
+    def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(host)
+        if host in self.refuse:
+            raise httpcore.ConnectError(f"{host} refused")
+        return self.stream
+
+
+def test_pinned_backend_checks_every_answer_and_connects_to_the_ip() -> None:
+    cfg = Settings().web
+    inner = RecordingBackend(refuse={"2606:2800:21f:cb07:6820:80da:af6b:8b2c"})
+    answers = {"ok.test": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", PUBLIC]}
+    backend = PinnedBackend(cfg, fake_resolver(answers), inner)
+    assert backend.connect_tcp("ok.test", 443) is inner.stream
+    assert inner.asked == ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", PUBLIC]
+    for answer in (["10.1.2.3"], [PUBLIC, "127.0.0.1"], ["169.254.169.254"]):
+        inner.asked.clear()
+        backend = PinnedBackend(cfg, fake_resolver({"bad.test": answer}), inner)
+        with pytest.raises(UnsafeURLError, match="resolves to"):
+            backend.connect_tcp("bad.test", 80)
+        assert inner.asked == []
+    with pytest.raises(UnsafeURLError, match="metadata"):
+        PinnedBackend(cfg, fake_resolver({}), inner).connect_tcp("169.254.169.254", 80)
 
 
 def test_misencoded_and_unknown_charset_pages_are_read(site: LocalWeb) -> None:
@@ -477,3 +647,23 @@ def test_cli_run_with_web_briefs_the_cited_answer(
     assert "Pastel houses lined it [1]." in result.output
     assert site.url("/page/portofino") in result.output
     assert (tmp_path / "outputs" / "w1" / "web_retrieve.md").is_file()
+
+
+def test_a_source_title_that_repeats_the_question_is_no_copying(fake: FakeChatModel) -> None:
+    from nodes.evaluate import judge_step
+    from state.models import StepResult
+
+    question = "What are good ControlNet settings for pose consistency?"
+    result = StepResult(
+        step_id="s1",
+        tool="web_search",
+        status="done",
+        args={"question": question},
+        output={
+            "answer": "Use a scale of 0.8 [1].\n\nSources:\n[1] ControlNet settings - https://x/a",
+            "sources": [{"number": 1, "title": "ControlNet settings for pose consistency"}],
+            "cited": [1],
+        },
+    )
+    evaluation, _ = judge_step(result, question, 0.7, sources=[question])
+    assert evaluation.checks["original"] and evaluation.passed, evaluation.reasons
