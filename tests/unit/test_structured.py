@@ -1,4 +1,4 @@
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -79,11 +79,31 @@ class Calls(BaseModel):
     calls: list[dict[str, object]] = []
 
 
+def cut_completion(content: str, usage: dict[str, int] | None = None) -> Any:
+    """An OpenAI chat completion that stopped at max_tokens (``finish_reason: length``)."""
+    from openai.types.chat import ChatCompletion
+
+    choice = {
+        "index": 0,
+        "finish_reason": "length",
+        "message": {"role": "assistant", "content": content},
+    }
+    body: dict[str, Any] = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [choice],
+    }
+    if usage:
+        body["usage"] = {**usage, "total_tokens": sum(usage.values())}
+    return ChatCompletion.model_validate(body)
+
+
 def test_truncated_reply_keeps_its_complete_items() -> None:
     """A reply cut at max_tokens keeps the finished items, not an inner object or nothing."""
     import openai
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
-    from openai.types.chat import ChatCompletion
 
     from services.structured import salvage_truncated
 
@@ -92,21 +112,7 @@ def test_truncated_reply_keeps_its_complete_items() -> None:
     assert salvaged is not None and salvaged.calls == [{"name": "f", "arguments": {"a": 1}}]
     assert salvage_truncated(Pick, '{"kind": "ima') is None
 
-    completion = ChatCompletion.model_validate(
-        {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "length",
-                    "message": {"role": "assistant", "content": cut},
-                }
-            ],
-        }
-    )
+    completion = cut_completion(cut)
 
     class CutModel(FakeListChatModel):
         def invoke(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def,override]
@@ -130,26 +136,10 @@ def test_a_reply_cut_at_max_tokens_is_counted_with_its_tokens() -> None:
 
     import openai
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
-    from openai.types.chat import ChatCompletion
 
     from services.llm import _COUNTER, USAGE
 
-    completion = ChatCompletion.model_validate(
-        {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "length",
-                    "message": {"role": "assistant", "content": '{"calls": ['},
-                }
-            ],
-            "usage": {"prompt_tokens": 70, "completion_tokens": 40, "total_tokens": 110},
-        }
-    )
+    completion = cut_completion('{"calls": [', {"prompt_tokens": 70, "completion_tokens": 40})
 
     class CutModel(FakeListChatModel):
         def _generate(self, *args: Any, **kwargs: Any) -> Any:
