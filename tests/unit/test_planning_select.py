@@ -104,9 +104,15 @@ def test_fill_gaps_adds_the_producer_a_chosen_tool_needs() -> None:
     scores = {"synthesize_voice": 0.3, "write_dialogue": 0.3}
     tools, _ = fill_gaps(["write_dialogue", "assemble_scene"], scores, catalog, nothing, 0.1)
     assert tools == ["write_dialogue", "assemble_scene", "synthesize_voice"]
-    # a converter is added only when its own inputs are available (one step, no guessing
-    # chains): the scene alone gets nothing
-    assert fill_gaps(["assemble_scene"], scores, catalog, nothing, 0.1)[0] == ["assemble_scene"]
+    # the scene alone: the chain that makes its clips from text (dialogue, then voice) is
+    # added when every tool on it is scored; with the writer unscored, nothing is guessed
+    tools, notes = fill_gaps(["assemble_scene"], scores, catalog, nothing, 0.1)
+    assert tools == ["assemble_scene", "write_dialogue", "synthesize_voice"]
+    assert notes == ["added write_dialogue -> synthesize_voice: assemble_scene needs audio"]
+    only_voice = {"synthesize_voice": 0.3}
+    assert fill_gaps(["assemble_scene"], only_voice, catalog, nothing, 0.1)[0] == [
+        "assemble_scene"
+    ]
     # below the least score nothing is added
     assert fill_gaps(["synthesize_voice"], {}, catalog, nothing, 0.1)[0] == ["synthesize_voice"]
 
