@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -58,13 +58,16 @@ def ranking_schema(count: int) -> type[WebRanking]:
     """``WebRanking`` with at most ``count`` scores.
 
     Under a grammar a small model otherwise keeps inventing sources until max_tokens (the
-    embedded model wrote 4 scores for 2 sources). The source number gets no bounds: tolerant
-    parsing clamps numbers, and a made-up source 7 must be dropped, not read as source 3.
+    embedded model wrote 4 scores for 2 sources). The source number is an enum of the listed
+    numbers: a grammar enforces an enum where a small model ignores numeric bounds (its
+    rankings named no listed source), and a reply naming source 7 is invalid, never clamped
+    into a real source.
     """
+    numbers: Any = Literal[tuple(range(1, count + 1))]
     score: Any = create_model(
         "SourceScore",
         __base__=SourceScore,
-        source=(int, Field(description=f"The source's number, 1 to {count}.")),
+        source=(numbers, Field(description=f"The source's number, 1 to {count}.")),
     )
     return create_model(
         "WebRanking", __base__=WebRanking, scores=(list[score], Field(max_length=count))
@@ -94,6 +97,8 @@ class WebAnswer:
     dropped_markers: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     note: str = ""
+    attributed: bool = False
+    """True when the model wrote no markers and the code placed them by word overlap."""
 
 
 def quote(text: str) -> str:
@@ -166,6 +171,37 @@ def resolve_citations(text: str, count: int) -> tuple[str, list[int], list[str]]
     return fixed.strip(), cited, dropped
 
 
+_CONTENT = re.compile(r"[a-z0-9][a-z0-9'-]{3,}")
+ATTRIBUTION_SHARE = 0.6
+"""A sentence is attributed to a source holding at least this share of its content words."""
+
+
+def attribute_citations(text: str, sources: list[str]) -> tuple[str, list[int]]:
+    """Place ``[n]`` after each sentence most of whose content words source ``n`` contains.
+
+    For answers whose model wrote no markers (a small model rarely does): a sentence of at
+    least three content words (four letters or more) gets the source holding the largest share
+    of them, when that share reaches ``ATTRIBUTION_SHARE``; other sentences stay uncited. This
+    says where the words came from, not that the source proves them.
+    """
+    vocab = [set(_CONTENT.findall(src.lower())) for src in sources]
+    cited: list[int] = []
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = set(_CONTENT.findall(sentence.lower()))
+        best, share = 0, 0.0
+        for n, have in enumerate(vocab, start=1):
+            mine = len(words & have) / len(words) if len(words) >= 3 else 0.0
+            if mine > share:
+                best, share = n, mine
+        if best and share >= ATTRIBUTION_SHARE:
+            end = len(sentence.rstrip(".!?"))
+            sentence = f"{sentence[:end]} [{best}]{sentence[end:]}"
+            cited += [best] if best not in cited else []
+        out.append(sentence)
+    return " ".join(out), cited
+
+
 def prompt_sources(pages: list[Page], budget: int) -> str:
     """The pages quoted for the answer, each cut so all fit in ``budget`` characters."""
     share = max(200, budget // max(1, len(pages)))
@@ -201,12 +237,24 @@ def synthesize(
         )
     text, cited, dropped = resolve_citations(raw, len(sources))
     note = "" if text else "the model wrote no answer"
+    attributed = False
+    if text and not cited:
+        share = max(200, budget // max(1, len(pages)))
+        text, cited = attribute_citations(text, [p.text[:share] for p in pages])
+        attributed = bool(cited)
+        note = (
+            "the model wrote no [n] markers: the code placed them after the sentences whose "
+            "words a source holds"
+            if attributed
+            else "the model wrote no [n] markers, and no sentence's words match a source"
+        )
     return WebAnswer(
         answer=_with_sources(text or "No answer was written.", sources),
         sources=sources,
         cited=cited,
         dropped_markers=dropped,
         note=note,
+        attributed=attributed,
     )
 
 

@@ -43,6 +43,7 @@ class Research:
             "answer": answer.answer if answer else "",
             "sources": [s.__dict__ for s in answer.sources] if answer else [],
             "cited": answer.cited if answer else [],
+            "citations_attributed": answer.attributed if answer else False,
             "dropped_markers": answer.dropped_markers if answer else [],
             "note": answer.note if answer else "",
             "results": [r.as_dict() for r in self.results],

@@ -58,6 +58,7 @@ def store(found: Research, ctx: ToolContext) -> dict[str, Any]:
         "answer": found.answer.answer,
         "sources": record["sources"],
         "cited": found.answer.cited,
+        "citations_attributed": found.answer.attributed,
         "note": found.answer.note,
         "pages_read": sum(1 for p in found.pages if p.status == "ok"),
         "pages_skipped": {p.url: p.note for p in found.pages if p.status != "ok"},

@@ -110,9 +110,7 @@ def test_fill_gaps_adds_the_producer_a_chosen_tool_needs() -> None:
     assert tools == ["assemble_scene", "write_dialogue", "synthesize_voice"]
     assert notes == ["added write_dialogue -> synthesize_voice: assemble_scene needs audio"]
     only_voice = {"synthesize_voice": 0.3}
-    assert fill_gaps(["assemble_scene"], only_voice, catalog, nothing, 0.1)[0] == [
-        "assemble_scene"
-    ]
+    assert fill_gaps(["assemble_scene"], only_voice, catalog, nothing, 0.1)[0] == ["assemble_scene"]
     # below the least score nothing is added
     assert fill_gaps(["synthesize_voice"], {}, catalog, nothing, 0.1)[0] == ["synthesize_voice"]
 

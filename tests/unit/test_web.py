@@ -667,3 +667,38 @@ def test_a_source_title_that_repeats_the_question_is_no_copying(fake: FakeChatMo
     )
     evaluation, _ = judge_step(result, question, 0.7, sources=[question])
     assert evaluation.checks["original"] and evaluation.passed, evaluation.reasons
+
+
+def test_an_answer_without_markers_gets_citations_where_a_source_holds_its_words() -> None:
+    from services.web_answer import attribute_citations
+
+    sources = [
+        "Pose consistency improves with an openpose ControlNet weight near 0.8 and guidance 7.",
+        "Harbour photographs from the fifties show wooden fishing boats and striped awnings.",
+    ]
+    text = (
+        "Use an openpose ControlNet weight near 0.8 for pose consistency. "
+        "Wooden fishing boats filled the harbour in the fifties. Have fun!"
+    )
+    cited_text, cited = attribute_citations(text, sources)
+    assert cited == [1, 2]
+    assert cited_text == (
+        "Use an openpose ControlNet weight near 0.8 for pose consistency [1]. "
+        "Wooden fishing boats filled the harbour in the fifties [2]. Have fun!"
+    )
+    # words no source holds stay uncited
+    assert attribute_citations("Dragons guard the lighthouse every winter.", sources) == (
+        "Dragons guard the lighthouse every winter.",
+        [],
+    )
+
+
+def test_synthesis_marks_code_placed_citations_as_such() -> None:
+    from services.web_answer import synthesize
+
+    fake = FakeChatModel(text="Wooden fishing boats filled the harbour in the fifties.")
+    pages = pages_of("harbour")
+    pages[0].text = "Photos from the fifties show wooden fishing boats in the harbour."
+    answer = synthesize("what did the harbour look like?", pages, budget=2000, model=fake)
+    assert answer.cited == [1] and answer.attributed
+    assert "[1]" in answer.answer and "placed them" in answer.note
