@@ -117,6 +117,9 @@ def whole_path(site: LocalWeb, model_name: str) -> dict[str, Any]:
         "wall_s": round(wall, 3),
         **{f"{k}_s": round(v, 3) for k, v in found.seconds.items()},
         "answer_chars": len(found.answer.answer),
+        "citations_attributed": found.answer.attributed,
+        "note": found.answer.note,
+        "answer": found.answer.answer[:600],
     }
 
 
