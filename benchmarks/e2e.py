@@ -72,10 +72,11 @@ def per_strategy(fake: bool = False) -> dict[str, Any]:
     """The demo once per strategy: LLM calls, tokens, time and the honest outcome."""
     build = agent_builder()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, isolate_outputs(Path(tmp)):
-        for strategy in STRATEGIES:
+    for strategy in STRATEGIES:
+        # A fresh data folder each: a strategy must not retrieve what the previous one made.
+        with tempfile.TemporaryDirectory() as tmp, isolate_outputs(Path(tmp)):
             sample = run_once(build, fake=fake, strategy=strategy)
-            rows.append({"strategy": strategy, **sample})
+        rows.append({"strategy": strategy, **sample})
     lines = [
         "| strategy | LLM calls | prompt tok | completion tok | wall s | outcome |",
         "|---|---|---|---|---|---|",
@@ -92,7 +93,8 @@ def per_strategy(fake: bool = False) -> dict[str, Any]:
         "request": DEMO_REQUEST,
         "model": model,
         "rows": rows,
-        "markdown": f"Demo request, {model} model, one run per strategy.\n\n" + "\n".join(lines),
+        "markdown": f"Demo request, {model} model, one run per strategy, each in a fresh data "
+        "folder; calls include the quality loop's retries.\n\n" + "\n".join(lines),
     }
 
 
