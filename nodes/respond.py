@@ -99,6 +99,14 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         ),
         "",
     )
+    answer = next(
+        (
+            str(r.output.get("answer", ""))
+            for r in results.values()
+            if (spec := registry.get(r.tool)) and spec.makes == "answer" and r.status == "done"
+        ),
+        "",
+    )
     entries = outcome.deliverables(intent, plan, results, evaluations, registry)
     status = outcome.status_of(entries, plan, results)
     missing = outcome.not_done(entries)
@@ -146,6 +154,7 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
         "status": status,
         "exit_code": outcome.EXIT_DONE if status == "complete" else outcome.EXIT_INCOMPLETE,
         "deliverables": entries,
+        "answer": answer,
         "constraints": intent.constraints.model_dump() if intent else {},
         "strategy": plan.strategy if plan else None,
         "plan": [s.model_dump() for s in plan.steps] if plan else [],

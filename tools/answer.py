@@ -6,6 +6,7 @@ planner prefers it by its hints). The reply says that it is not checked against 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from langchain_core.tools import InjectedToolArg
@@ -69,9 +70,13 @@ def write_answer(
 def check_answer(args: dict[str, Any], output: dict[str, Any]) -> dict[str, bool]:
     """An answer of some substance, from the model (not a fallback)."""
     answer = str(output.get("answer", ""))
+    words = re.findall(r"[a-z0-9']+", answer.lower())
+    grams = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
     return {
         "has_answer": len(answer.split()) >= 5,
         "model_written": output.get("decision") != "fallback",
+        # a small model loops ("A: use 24 fps. B: use 24 fps. C: ..."): most 4-word runs repeat
+        "not_looping": len(grams) < 8 or len(set(grams)) >= 0.5 * len(grams),
     }
 
 

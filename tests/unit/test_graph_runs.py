@@ -242,6 +242,17 @@ def test_a_question_is_answered_without_the_web_and_says_so(fake: FakeChatModel)
     assert final["exit_code"] == 0
     answer = (Path(final["output_dir"]) / "answer_s1.md").read_text(encoding="utf-8")
     assert answer.startswith("Keep the pose") and "not checked against sources" in answer
+    assert final["answer"].startswith("Keep the pose")  # Python callers read it from final
+
+
+def test_an_answer_that_loops_is_not_made(fake: FakeChatModel) -> None:
+    """A small model's loop ("A: use 24 fps. B: use 24 fps. ...") fails not_looping."""
+    fake.scripts["Answer"] = {
+        "answer": " ".join(f"{c}: a TV series should use 24 frames per second." for c in "ABCDEFG")
+    }
+    final = final_of("What frame rate should a TV series use?", "t15b")
+    assert [(d["kind"], d["status"]) for d in final["deliverables"]] == [("answer", "below_bar")]
+    assert "not_looping" in final["deliverables"][0]["reason"] and final["exit_code"] == 5
 
 
 class _Heavy:
