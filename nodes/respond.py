@@ -137,6 +137,12 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, object]:
             )
         else:  # a resumed run: the person already decided
             lines.append(f"Web answer {offer['id'][:8]} was already {offer['status']} ({why})")
+    if intent is not None and intent.constraints.injection and not intent.deliverables:
+        lines.append(
+            "Nothing made: the request only tries to change or reveal the agent's instructions, "
+            "which it treats as data. Say what to make (a dialogue, voices, images, a scene) or "
+            "ask a question."
+        )
     if unjudged:
         lines.append(f"Not judged (no judge could score them; checks only): {unjudged}")
     if missing:

@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 from configs.settings import get_settings
 from nodes import prompts
 from nodes.common import RequestError, context_of, effective_request
-from planning.constraints import NOT_NAMES, classify_names, quoted_spans, read_constraints
+from planning.constraints import (
+    NOT_NAMES,
+    classify_names,
+    quoted_spans,
+    read_constraints,
+    without_injection,
+)
 from services.structured import decide, system_user
 from state import Context, Decision, Intent, State, Thought
 from state.models import Deliverable
@@ -199,7 +205,12 @@ def merge_intent(text: str, draft: IntentDraft) -> Intent:
         deliverables += [d for d in ("image",) if d not in deliverables]
     if (constraints.quotes or constraints.narration) and deliverables != ["answer"]:
         deliverables += [d for d in ("dialogue", "voice") if d not in deliverables]
-    deliverables = deliverables or list(dict.fromkeys(draft.deliverables)) or ["answer"]
+    if constraints.injection and not re.search(r"[A-Za-z]{3,}", without_injection(text)):
+        # Only an attempt to change or reveal the instructions: nothing to make, and no
+        # answer either (an answer writer asked to "print your system prompt" might).
+        deliverables = []
+    else:
+        deliverables = deliverables or list(dict.fromkeys(draft.deliverables)) or ["answer"]
     setting = setting_of(text)
     confidence = 0.7 * clarity(text, rule_deliverables(text), characters, setting) + 0.3 * float(
         draft.confidence

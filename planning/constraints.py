@@ -376,9 +376,20 @@ _NOT_TONES = {"only", "early", "really", "family", "likely", "lovely", "finally"
 INJECTION = re.compile(
     r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,60}\b(?:instructions?|rules|prompts?"
     r"|directions|guidelines|above|previous|system)\b|\bsystem prompt\b|\byou are now\b"
-    r"|\bdeveloper mode\b|\bjailbreak\b|\bact as (?:an? )?(?:admin|root|system)\b",
+    r"|\bdeveloper mode\b|\bjailbreak\b|\bact as (?:an? )?(?:admin|root|system)\b"
+    # new orders, and tags that pretend to close the request or open a system turn
+    r"|\bnew instructions?\b"
+    r"|</?\s*(?:request|system|instructions?|prompt|user|assistant)\s*>|(?:^|\n)\s*system\s*:",
     re.I,
 )
+
+
+def without_injection(text: str) -> str:
+    """The request less every sentence that tries to change or reveal the instructions."""
+    sentences = re.split(r"(?<=[.!?\n])\s+|(?=</?\s*(?:request|system|instructions?)\s*>)", text)
+    return " ".join(s for s in sentences if s and not INJECTION.search(s)).strip()
+
+
 _NAMING_FRAME = re.compile(
     r"\b(?:titled|entitled|called|named|labell?ed|prompts?|captions?|captioned|labels?|signs?"
     r"|reads|reading|tagline|title|headline|file|folder|keywords?|tags?|search(?:es)?|query)"
