@@ -385,9 +385,8 @@ INJECTION = re.compile(
 
 
 def without_injection(text: str) -> str:
-    """The request less every sentence that tries to change or reveal the instructions."""
-    sentences = re.split(r"(?<=[.!?\n])\s+|(?=</?\s*(?:request|system|instructions?)\s*>)", text)
-    return " ".join(s for s in sentences if s and not INJECTION.search(s)).strip()
+    """The request less every phrase that tries to change or reveal the instructions."""
+    return " ".join(INJECTION.sub(" ", text).split())
 
 
 _NAMING_FRAME = re.compile(
