@@ -205,7 +205,11 @@ def merge_intent(text: str, draft: IntentDraft) -> Intent:
         deliverables += [d for d in ("image",) if d not in deliverables]
     if (constraints.quotes or constraints.narration) and deliverables != ["answer"]:
         deliverables += [d for d in ("dialogue", "voice") if d not in deliverables]
-    if constraints.injection and not rule_deliverables(without_injection(text)):
+    if (
+        constraints.injection
+        and not deliverables
+        and not rule_deliverables(without_injection(text))
+    ):
         # Only an attempt to change or reveal the instructions: nothing to make, and no
         # answer either (an answer writer asked to "print your system prompt" might).
         deliverables = []
