@@ -403,6 +403,13 @@ _CONTINUE = re.compile(
     re.I,
 )
 """Words that make earlier quoted lines the context to continue from, not lines to repeat."""
+_MORE_LINES = re.compile(
+    r"\b(?:write|writes|dialog(?:ue)?s?|conversations?|scenes?|exchanges?|argu\w*|talk\w*|chat\w*"
+    r"|stor(?:y|ies)|scripts?|continue\w*|banter|quarrel\w*|discuss\w*|episodes?|sketch\w*"
+    r"|plays?|repl(?:y|ies|ied)|answer\w*|respond\w*|back and forth)\b",
+    re.I,
+)
+"""Words that ask for lines beyond the quoted ones; without them the quotes are the lines."""
 _NARRATION = re.compile(r"\bnarrat(?:ion|or|e|ed|es|ing)\b|\bvoice-?over\b", re.I)
 
 
@@ -694,8 +701,12 @@ def read_constraints(text: str) -> Constraints:
     for quote in quotes:
         if quote.character and quote.character not in speakers:
             speakers.append(quote.character)
+    found = counts(text)
+    if quotes and "lines" not in found and not _MORE_LINES.search(plain):
+        # "Voice lines for Morgrave: 'A' and 'B'", "have Pip say 'Ahoy!'": exactly those lines
+        found["lines"] = len(quotes)
     return Constraints(
-        counts=counts(text),
+        counts=found,
         speakers=speakers,
         not_speakers=[o for o in others if o not in speakers],
         quotes=quotes,

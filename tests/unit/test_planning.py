@@ -93,6 +93,9 @@ def test_quotes_that_name_things_are_not_lines_and_a_lone_speaker_owns_the_rest(
     assert [(q.character, q.text) for q in c.quotes] == [("Mira", "Come home.")]
     c = read_constraints("Lines for the giant Brann, slowly: 'Who wakes me?' and 'Leave my hill.'")
     assert [q.character for q in c.quotes] == ["Brann", "Brann"]
+    assert c.counts == {"lines": 2}  # nothing asks for more: the quotes are the lines
+    assert read_constraints("Have Ugo say 'Ahoy!' out loud").counts == {"lines": 1}
+    assert read_constraints("Write a scene where Ugo says 'Ahoy!'").counts == {}
     c = read_constraints("Pax: 'Where's the key?' Lio: 'Under the mat.' Continue for two lines.")
     assert [(q.character, q.text) for q in c.quotes] == [
         ("Pax", "Where's the key?"),
