@@ -30,15 +30,18 @@ DEFAULT_QUESTION = (
 _RULES: list[tuple[str, tuple[Deliverable, ...]]] = [
     # A scene of an animation is seen and heard: lines, voices, a picture, the assembled scene.
     (r"\bscenes?\b|\bepisode\b|\bsketch\b|\banimatic\b", ("dialogue", "voice", "image", "scene")),
+    # Speech verbs say what the characters do in the written scene: lines, not audio.
     (
         r"\bdialog(ue)?s?\b|\bconversation\b|\btalk\w*\b|\bchat\w*\b|\bscript\b|\blines\b"
-        r"|\bargu\w*\b|\bexchange\b",
+        r"|\bargu\w*\b|\bexchange\b|\bquarrel\w*\b|\bbanter\b|\bsay\w*\b|\bshout\w*\b"
+        r"|\bwhisper\w*\b|\byell\w*\b|\bscream\w*\b|\bexclaim\w*\b|\bmutter\w*\b"
+        r"|\bexplain\w*\b|\btells?\b|\bask(?:s|ed|ing)?\b|\brepl(?:y|ies)\b",
         ("dialogue",),
     ),
+    # Audio is asked for by words about sound: voices, reading aloud, narration, recording.
     (
-        r"\bvoices?\b|\bspeak\w*\b|\bsay\w*\b|\baudio\b|\bnarrat\w*\b|\bread aloud\b"
-        r"|\bshout\w*\b|\bwhisper\w*\b|\byell\w*\b|\bscream\w*\b|\bexclaim\w*\b"
-        r"|\bmutter\w*\b|\bexplain\w*\b|\btells?\b|\bask(?:s|ed|ing)?\b|\brepl(?:y|ies)\b",
+        r"\bvoices?\b|\bvoiced\b|\bvoice-?over\b|\baudio\b|\bnarrat\w*\b|\baloud\b"
+        r"|\bout loud\b|\brecord\w*\b|\bspoken\b|\bsound\b",
         ("dialogue", "voice"),
     ),
     (
@@ -203,7 +206,9 @@ def merge_intent(text: str, draft: IntentDraft) -> Intent:
         deliverables += [d for d in ("dialogue",) if d not in deliverables]
     if constraints.counts.get("images") and deliverables != ["answer"]:
         deliverables += [d for d in ("image",) if d not in deliverables]
-    if (constraints.quotes or constraints.narration) and deliverables != ["answer"]:
+    if constraints.quotes and deliverables != ["answer"]:
+        deliverables += [d for d in ("dialogue",) if d not in deliverables]
+    if constraints.narration and deliverables != ["answer"]:
         deliverables += [d for d in ("dialogue", "voice") if d not in deliverables]
     if (
         constraints.injection
