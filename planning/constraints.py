@@ -545,11 +545,28 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
             before = tokens[i - 2].lower() if i > 1 else ""
             nxt = tokens[j + 1] if j + 1 < len(tokens) else ""
             after = tokens[j + 2] if j + 2 < len(tokens) else ""
+            third = tokens[j + 3] if j + 3 < len(tokens) else ""
             speaks = (
                 bool(_SPEECH.match(nxt))
                 or (nxt.lower() in _CONJUNCTIONS and bool(_SPEECH.match(after)))
+                # "Rose and Jack talk": the pair speaks (not "Millbrook, and Clara answers")
+                or (
+                    nxt.lower() in _CONJUNCTIONS
+                    and after[:1].isupper()
+                    and bool(_SPEECH.match(third))
+                    and chunk[found[j].end() : found[j + 1].start()] == " "
+                )
                 # "Pax: 'Where's the key?'" (the quote is blanked out here)
                 or re.match(r"\s*:(?:\s*$|\s{3,})", chunk[found[j].end() :]) is not None
+            )
+            # "Rose meets Jack", "Summer visits River": a subject acting on a named person
+            acts_on = (
+                j + 2 < len(tokens)
+                and nxt.islower()
+                and nxt.endswith("s")
+                and after[:1].isupper()
+                and chunk[found[j].end() : found[j + 1].start()] == " "
+                and chunk[found[j + 1].end() : found[j + 2].start()] == " "
             )
             titled = name.split()[0].lower() in TITLES
             if speaks or possessive:
@@ -572,7 +589,7 @@ def classify_names(text: str) -> tuple[list[str], list[str]]:
                 near = any(_SPEECH.match(t) for t in tokens[max(0, i - 5) : i - 1])
                 speaking_to = prev in {"to", "at", "with", "toward", "towards"} and near
                 kind = "person" if speaking_to or prev == "with" else "other"
-            elif initial and len(name.split()) == 1 and common_word(name):
+            elif initial and len(name.split()) == 1 and common_word(name) and not acts_on:
                 last_kind = ""
                 continue  # "Two lines only:", "Sad goodbye at...": a sentence's first word
             elif titled and len(name.split()) == 1:
