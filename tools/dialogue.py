@@ -49,14 +49,17 @@ _SELF_DESCRIBED = r"(?:is|are|was|were|has|have|had|looks|seems)\b"
 def described(line: dict[str, str]) -> bool:
     """A line that describes its own speaker in the third person ("Luca is a boy who...").
 
-    That is narration, not something the character says, whatever the line's label.
+    That is narration, not something the character says, whatever the line's label: the
+    speaker's own name as the subject of "is/was/has..." or of a past-tense verb, anywhere in
+    the line ("On the beach, Luca and Alberto talked about...").
     """
     who = str(line.get("character", "")).strip()
     if not who or who.lower() == "narrator":
         return False
     text = _TAG.sub(" ", str(line.get("text", ""))).strip().lstrip("\"'“‘ ")
     subject = rf"{re.escape(who)}(?:\s+and\s+[A-Z][\w'-]*)?"
-    return re.match(rf"{subject}\s+{_SELF_DESCRIBED}", text, re.IGNORECASE) is not None
+    verb = rf"(?:{_SELF_DESCRIBED}|[a-z]{{2,}}ed\b)"
+    return re.search(rf"(?<![\w'-]){subject}\s+{verb}", text, re.IGNORECASE) is not None
 
 
 def _repair_lines(lines: list[dict[str, str]], characters: list[str]) -> list[dict[str, str]]:

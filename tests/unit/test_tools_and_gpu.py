@@ -176,6 +176,8 @@ def test_a_line_that_describes_its_own_speaker_is_not_dialogue() -> None:
     )
     assert described(narrated)
     assert described({"character": "Luca", "text": "LUCA AND ALBERTO ARE ON THE BEACH."})
+    told = {"character": "Luca", "text": "At sunset, Luca and Alberto talked about dreams."}
+    assert described(told)
     assert not described({"character": "Luca", "text": "Luca, is that you?"})
     assert not described({"character": "Luca", "text": "Alberto is braver than me."})
     assert not described({"character": "Narrator", "text": "Narrator is a role."})
