@@ -88,3 +88,17 @@ def image_env(tiny_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> 
     # A fresh residency per test: loads are counted per test.
     monkeypatch.setattr(gpu_service, "_RESIDENCY", None)
     return get_settings()
+
+
+def web_intent(goal: str, deliverables: list[str]) -> dict[str, object]:
+    """The understand model's reply for a request that needs the web (fake-model scripts)."""
+    return {
+        "goal": goal,
+        "deliverables": deliverables,
+        "characters": [],
+        "setting": "",
+        "mood": "",
+        "needs_web": True,
+        "confidence": 0.95,
+        "question": "",
+    }

@@ -29,6 +29,7 @@ from services.web_fetch import (
 )
 from services.web_research import research
 from services.web_search import WebSearchError, search
+from tests.unit.conftest import web_intent
 from tools.registry import ToolContext, default_registry
 
 
@@ -569,16 +570,7 @@ def test_injection_page_causes_no_tool_call_or_file_write(
     monkeypatch.setenv("ANIMAGENT_WEB__DUCKDUCKGO_URL", site.url("/ddg/html/"))
     monkeypatch.setenv("ANIMAGENT_WEB__ALLOWED_HOSTS", '["127.0.0.1"]')
     get_settings.cache_clear()
-    fake.scripts["IntentDraft"] = {
-        "goal": "What the harbour looked like (inject)",
-        "deliverables": ["answer"],
-        "characters": [],
-        "setting": "",
-        "mood": "",
-        "needs_web": True,
-        "confidence": 0.95,
-        "question": "",
-    }
+    fake.scripts["IntentDraft"] = web_intent("What the harbour looked like (inject)", ["answer"])
     fake.scripts["WebRanking"] = {"scores": [{"source": 1, "relevance": 1.0}]}
     writer_calls: list[str] = []
 
@@ -626,16 +618,7 @@ def test_cli_run_with_web_briefs_the_cited_answer(
     monkeypatch.setenv("ANIMAGENT_WEB__DUCKDUCKGO_URL", site.url("/ddg/html/"))
     monkeypatch.setenv("ANIMAGENT_WEB__ALLOWED_HOSTS", '["127.0.0.1"]')
     get_settings.cache_clear()
-    fake.scripts["IntentDraft"] = {
-        "goal": "Draw the harbour as it was",
-        "deliverables": ["image"],
-        "characters": [],
-        "setting": "",
-        "mood": "",
-        "needs_web": True,
-        "confidence": 0.95,
-        "question": "",
-    }
+    fake.scripts["IntentDraft"] = web_intent("Draw the harbour as it was", ["image"])
     fake.scripts[""] = lambda m: (
         "Pastel houses lined it [1]." if "<source" in str(m[-1].content) else "OK"
     )

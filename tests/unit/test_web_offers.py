@@ -24,6 +24,7 @@ from services.knowledge_base import WEB_NOTES, KnowledgeBase
 from services.knowledge_brief import build_brief
 from state import Context
 from tests.knowledge_helpers import fake_store, kb_for
+from tests.unit.conftest import web_intent
 from tools.knowledge import ensure_seeded
 from tools.registry import default_registry
 
@@ -59,16 +60,7 @@ def ask(fake: FakeChatModel, question: str, thread: str, answer: Any) -> dict[st
     """Run the graph on a question with the web on; ``answer`` writes the web answer."""
     from graph.builder import build_graph
 
-    fake.scripts["IntentDraft"] = {
-        "goal": question,
-        "deliverables": ["answer"],
-        "characters": [],
-        "setting": "",
-        "mood": "",
-        "needs_web": True,
-        "confidence": 0.95,
-        "question": "",
-    }
+    fake.scripts["IntentDraft"] = web_intent(question, ["answer"])
 
     def plain(messages: list[BaseMessage]) -> str:
         prompt = str(messages[-1].content)
